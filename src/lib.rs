@@ -1,0 +1,14 @@
+//! mailsend: a sendmail-compatible mail submission tool with its own blocking SMTP/ESMTP/LMTP engine.
+//!
+//! Data flows one way: arguments and config → [`settings`]; input → [`message`] (spool, envelope);
+//! settings + envelope + message → [`smtp::session`] → outcome → [`exit`] status.
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod config;
+pub mod exit;
+pub mod message;
+pub mod secret;
+pub mod settings;
+pub mod smtp;
+pub mod tls;

@@ -1,0 +1,6 @@
+//! The message: input spool, header block scan, envelope (-t, Resent-*, aliases), Bcc removal and
+//! added headers. Pure functions over bytes; no I/O besides the spool.
+
+pub mod envelope;
+pub mod headers;
+pub mod spool;
