@@ -1,1 +1,469 @@
-//! (being written)
+//! The input spool: the whole message is read before any connection is opened (spec §1; catalogue 43:
+//! a producer killed mid-stream, as cronie does, must never lead to a partial message on the wire).
+//!
+//! While spooling, every line end is normalised to CRLF (RFC 5321 §2.3.8: bare CR and bare LF are not
+//! line ends on the wire; catalogue 15, SMTP smuggling), so the spool length is the exact `SIZE=`
+//! (RFC 1870 §3) and later passes only ever see CRLF. The same pass counts 8-bit bytes (RFC 6152
+//! `BODY=8BITMIME`), NULs and lines over 998 octets (RFC 5321 §4.5.3.1.6, RFC 5322 §2.1.1).
+//! Small inputs stay in memory; past [`MEMORY_LIMIT`] they go to an unlinked 0600 temporary file, and
+//! memory stays flat whatever the size.
+
+use std::fs::{File, Permissions};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::{FileExt, PermissionsExt};
+
+/// Inputs up to this many (normalised) bytes stay in memory; larger ones go to a temporary file.
+pub const MEMORY_LIMIT: usize = 1 << 20;
+
+/// Input is read in blocks of this size.
+const BLOCK: usize = 64 * 1024;
+
+/// The longest line RFC 5322 §2.1.1 allows, without its CRLF.
+const MAX_LINE: u64 = 998;
+
+/// Facts gathered while spooling, used to choose MAIL parameters and to refuse unsendable input.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SpoolStats {
+    /// Length of the normalised message in octets (the `SIZE=` value).
+    pub len: u64,
+    /// Some byte has the high bit set (RFC 6152).
+    pub eight_bit: bool,
+    /// Some byte is NUL.
+    pub has_nul: bool,
+    /// Number of lines longer than 998 octets, CRLF excluded.
+    pub long_lines: u64,
+}
+
+/// The normalised message, in memory or in an unlinked temporary file (deleted when dropped).
+#[derive(Debug)]
+pub struct Spool {
+    store: Store,
+    stats: SpoolStats,
+}
+
+#[derive(Debug)]
+enum Store {
+    Memory(Vec<u8>),
+    File(File),
+}
+
+impl Spool {
+    /// Reads `input` to end of file. When `dot_ends` (stdin is a terminal), a line holding a single "."
+    /// ends the input (that line is not part of the message). Line ends are normalised to CRLF while
+    /// spooling (every bare CR and bare LF becomes CRLF) so that SIZE is exact and the later passes are
+    /// simple.
+    pub fn read_from(input: &mut dyn Read, dot_ends: bool) -> io::Result<Spool> {
+        let mut norm = Normaliser::new(dot_ends);
+        let mut store = Store::Memory(Vec::new());
+        let mut block = vec![0u8; BLOCK];
+        let mut out = Vec::with_capacity(2 * BLOCK);
+        loop {
+            let n = match input.read(&mut block) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            out.clear();
+            let ended = norm.feed(&block[..n], &mut out);
+            store.append(&out)?;
+            if ended {
+                break;
+            }
+        }
+        out.clear();
+        norm.finish(&mut out);
+        store.append(&out)?;
+        if let Store::File(f) = &mut store {
+            f.flush()?;
+        }
+        Ok(Spool {
+            store,
+            stats: norm.stats,
+        })
+    }
+
+    /// The same normalisation over a byte slice, always kept in memory (for tests and small inputs).
+    pub fn from_bytes(bytes: &[u8]) -> Spool {
+        let mut norm = Normaliser::new(false);
+        let mut out = Vec::with_capacity(bytes.len() + bytes.len() / 8);
+        norm.feed(bytes, &mut out);
+        norm.finish(&mut out);
+        Spool {
+            store: Store::Memory(out),
+            stats: norm.stats,
+        }
+    }
+
+    pub fn stats(&self) -> &SpoolStats {
+        &self.stats
+    }
+
+    /// Length of the normalised message in octets.
+    pub fn len(&self) -> u64 {
+        self.stats.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.stats.len == 0
+    }
+
+    /// A reader over bytes [offset, len) of the normalised message, streaming from the file if spooled.
+    pub fn reader_from(&self, offset: u64) -> io::Result<Box<dyn Read + '_>> {
+        let start = offset.min(self.stats.len);
+        Ok(match &self.store {
+            Store::Memory(v) => Box::new(&v[usize::try_from(start).unwrap_or(v.len())..]),
+            Store::File(f) => Box::new(FileRange {
+                file: f,
+                pos: start,
+                end: self.stats.len,
+            }),
+        })
+    }
+
+    /// The first `max` bytes (for the header scan), without reading the whole file.
+    pub fn head(&self, max: usize) -> io::Result<Vec<u8>> {
+        let mut head = Vec::new();
+        self.reader_from(0)?
+            .take(u64::try_from(max).unwrap_or(u64::MAX))
+            .read_to_end(&mut head)?;
+        Ok(head)
+    }
+}
+
+impl Store {
+    /// Appends normalised bytes, moving to a temporary file once the memory limit would be passed.
+    fn append(&mut self, bytes: &[u8]) -> io::Result<()> {
+        match self {
+            Store::Memory(v) if v.len() + bytes.len() <= MEMORY_LIMIT => {
+                v.extend_from_slice(bytes);
+            }
+            Store::Memory(v) => {
+                // tempfile() leaves no name behind (nothing remains if we are killed), but on Linux
+                // it uses O_TMPFILE with the umask's mode (often 0644). The spool must be private
+                // (spec §1) and may later be linked into a queue (§9), so it is made 0600 before
+                // the first byte is written.
+                let mut f = tempfile::tempfile()?;
+                f.set_permissions(Permissions::from_mode(0o600))?;
+                f.write_all(v)?;
+                f.write_all(bytes)?;
+                *self = Store::File(f);
+            }
+            Store::File(f) => f.write_all(bytes)?,
+        }
+        Ok(())
+    }
+}
+
+/// A reader over a byte range of the spool file. Positional reads (pread) leave the file's cursor
+/// alone, so several readers over one spool do not disturb each other.
+struct FileRange<'a> {
+    file: &'a File,
+    pos: u64,
+    end: u64,
+}
+
+impl Read for FileRange<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let left = self.end.saturating_sub(self.pos);
+        let want = usize::try_from(left).unwrap_or(usize::MAX).min(buf.len());
+        if want == 0 {
+            return Ok(0);
+        }
+        let n = self.file.read_at(&mut buf[..want], self.pos)?;
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "spool file shorter than its recorded length",
+            ));
+        }
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+/// The streaming CRLF normaliser. Its state carries a CR (or a line-start ".") across block
+/// boundaries, so the result does not depend on how the input was split.
+struct Normaliser {
+    dot_ends: bool,
+    /// A CR was seen; whether it is bare depends on the next byte.
+    pending_cr: bool,
+    /// A "." was seen at the start of a line; it is the terminator if the line ends right after it.
+    pending_dot: bool,
+    /// The next byte starts a line.
+    line_start: bool,
+    /// The terminator line was seen: everything after it is ignored.
+    done: bool,
+    line_len: u64,
+    stats: SpoolStats,
+}
+
+impl Normaliser {
+    fn new(dot_ends: bool) -> Self {
+        Normaliser {
+            dot_ends,
+            pending_cr: false,
+            pending_dot: false,
+            line_start: true,
+            done: false,
+            line_len: 0,
+            stats: SpoolStats::default(),
+        }
+    }
+
+    /// Normalises `input` onto `out`; returns true once the terminating "." line was seen.
+    fn feed(&mut self, input: &[u8], out: &mut Vec<u8>) -> bool {
+        for &b in input {
+            if self.done {
+                break;
+            }
+            if self.pending_cr {
+                self.pending_cr = false;
+                self.end_line(out);
+                if b == b'\n' {
+                    continue;
+                }
+            }
+            if self.pending_dot {
+                self.pending_dot = false;
+                if b == b'\r' || b == b'\n' {
+                    self.done = true;
+                    break;
+                }
+                self.byte(b'.', out);
+            } else if self.dot_ends && self.line_start && b == b'.' {
+                self.pending_dot = true;
+                self.line_start = false;
+                continue;
+            }
+            match b {
+                b'\r' => self.pending_cr = true,
+                b'\n' => self.end_line(out),
+                _ => self.byte(b, out),
+            }
+        }
+        self.done
+    }
+
+    /// End of input: a trailing CR is a line end. A trailing lone "." line is the terminator too.
+    fn finish(&mut self, out: &mut Vec<u8>) {
+        if self.pending_cr {
+            self.pending_cr = false;
+            self.end_line(out);
+        }
+        self.pending_dot = false;
+    }
+
+    fn byte(&mut self, b: u8, out: &mut Vec<u8>) {
+        out.push(b);
+        self.stats.len += 1;
+        self.stats.eight_bit |= b >= 0x80;
+        self.stats.has_nul |= b == 0;
+        self.line_len += 1;
+        if self.line_len == MAX_LINE + 1 {
+            self.stats.long_lines += 1;
+        }
+        self.line_start = false;
+    }
+
+    fn end_line(&mut self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"\r\n");
+        self.stats.len += 2;
+        self.line_len = 0;
+        self.line_start = true;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_all(s: &Spool, offset: u64) -> Vec<u8> {
+        let mut v = Vec::new();
+        s.reader_from(offset)
+            .expect("reader")
+            .read_to_end(&mut v)
+            .expect("read");
+        v
+    }
+
+    fn spool(input: &[u8], dot_ends: bool) -> Spool {
+        Spool::read_from(&mut &input[..], dot_ends).expect("spool")
+    }
+
+    /// Hands out its data in fixed-size pieces, to put block boundaries where a test wants them.
+    struct Chunked<'a> {
+        data: &'a [u8],
+        size: usize,
+    }
+
+    impl Read for Chunked<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.size.min(buf.len()).min(self.data.len());
+            buf[..n].copy_from_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn normalises_line_ends() {
+        let cases: &[(&[u8], &[u8])] = &[
+            (b"", b""),
+            (b"a", b"a"),
+            (b"a\n", b"a\r\n"),
+            (b"a\r", b"a\r\n"),
+            (b"a\r\n", b"a\r\n"),
+            (b"a\n.\r\nM", b"a\r\n.\r\nM"),
+            (b"C\r\n.\nD", b"C\r\n.\r\nD"),
+            (b"D\r.\r\nE", b"D\r\n.\r\nE"),
+            (b"\r\r\n", b"\r\n\r\n"),
+            (b"\n\r", b"\r\n\r\n"),
+            (b"x\r\r\ry", b"x\r\n\r\n\r\ny"),
+        ];
+        for (input, want) in cases {
+            let s = spool(input, false);
+            assert_eq!(read_all(&s, 0), *want, "input {input:?}");
+            assert_eq!(s.len(), want.len() as u64);
+            assert_eq!(Spool::from_bytes(input).len(), want.len() as u64);
+            assert_eq!(read_all(&Spool::from_bytes(input), 0), *want);
+        }
+    }
+
+    #[test]
+    fn cr_at_block_boundary_is_one_line_end() {
+        let input = b"abc\r\ndef\r\nghi\n\rjkl\r";
+        let want = spool(input, false);
+        for size in 1..input.len() {
+            let mut r = Chunked { data: input, size };
+            let s = Spool::read_from(&mut r, false).expect("spool");
+            assert_eq!(read_all(&s, 0), read_all(&want, 0), "chunk size {size}");
+        }
+        // And at the real 64 KiB block boundary.
+        let mut big = vec![b'x'; BLOCK - 1];
+        big.extend_from_slice(b"\r\nrest\n");
+        let s = spool(&big, false);
+        let got = read_all(&s, 0);
+        assert_eq!(&got[BLOCK - 1..], b"\r\nrest\r\n");
+    }
+
+    #[test]
+    fn stats_are_counted() {
+        let mut input = b"caf\xc3\xa9\0\n".to_vec();
+        input.extend(std::iter::repeat_n(b'a', 999));
+        input.extend_from_slice(b"\n");
+        input.extend(std::iter::repeat_n(b'b', 998));
+        input.extend_from_slice(b"\r\n");
+        let s = spool(&input, false);
+        let st = s.stats();
+        assert!(st.eight_bit && st.has_nul);
+        assert_eq!(st.long_lines, 1);
+        assert_eq!(st.len, s.len());
+        let plain = spool(b"hello\n", false);
+        assert_eq!(
+            plain.stats(),
+            &SpoolStats {
+                len: 7,
+                eight_bit: false,
+                has_nul: false,
+                long_lines: 0
+            }
+        );
+    }
+
+    #[test]
+    fn dot_line_ends_input_on_a_terminal() {
+        let cases: &[(&[u8], &[u8])] = &[
+            (b"a\n.\nb\n", b"a\r\n"),
+            (b"a\r\n.\r\nb", b"a\r\n"),
+            (b".\n", b""),
+            (b"a\n.", b"a\r\n"),
+            (b"a\n..\nb\n", b"a\r\n..\r\nb\r\n"),
+            (b"a\n.b\n", b"a\r\n.b\r\n"),
+            (b"a.\nb", b"a.\r\nb"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(read_all(&spool(input, true), 0), *want, "input {input:?}");
+        }
+        // Without dot_ends the "." line is message text.
+        assert_eq!(read_all(&spool(b"a\n.\nb\n", false), 0), b"a\r\n.\r\nb\r\n");
+        // The terminator split across reads.
+        let mut r = Chunked {
+            data: b"a\n.\nb\n",
+            size: 1,
+        };
+        let s = Spool::read_from(&mut r, true).expect("spool");
+        assert_eq!(read_all(&s, 0), b"a\r\n");
+    }
+
+    #[test]
+    fn large_input_is_spooled_to_a_private_file() {
+        let mut input = Vec::new();
+        let mut want = Vec::new();
+        let mut i = 0u32;
+        while input.len() < 3 * MEMORY_LIMIT {
+            let line = format!("line {i} \u{e9}");
+            input.extend_from_slice(line.as_bytes());
+            want.extend_from_slice(line.as_bytes());
+            input.extend_from_slice(if i.is_multiple_of(3) { b"\n" } else { b"\r\n" });
+            want.extend_from_slice(b"\r\n");
+            i += 1;
+        }
+        let s = spool(&input, false);
+        let Store::File(f) = &s.store else {
+            panic!("a 3 MiB input should be spooled to a file");
+        };
+        let mode = f.metadata().expect("fstat").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert_eq!(s.len(), want.len() as u64);
+        assert!(s.stats().eight_bit);
+        assert_eq!(read_all(&s, 0), want);
+        assert_eq!(read_all(&s, 1000), &want[1000..]);
+        assert_eq!(read_all(&s, s.len() + 5), b"");
+        assert_eq!(s.head(100).expect("head"), &want[..100]);
+        // Small input stays in memory.
+        assert!(matches!(spool(b"x\n", false).store, Store::Memory(_)));
+    }
+
+    #[test]
+    fn head_and_offsets_in_memory() {
+        let s = Spool::from_bytes(b"Subject: x\n\nbody\n");
+        assert_eq!(s.head(7).expect("head"), b"Subject");
+        assert_eq!(s.head(1000).expect("head"), b"Subject: x\r\n\r\nbody\r\n");
+        assert_eq!(read_all(&s, 14), b"body\r\n");
+    }
+
+    proptest::proptest! {
+        /// Whatever the input and however it is split: only CRLF line ends, and the same bytes.
+        #[test]
+        fn normalised_whatever_the_split(
+            input in proptest::collection::vec(proptest::sample::select(b"a.\r\n\0\xe9".to_vec()), 0..200),
+            size in 1usize..17,
+        ) {
+            let mut r = Chunked { data: &input, size };
+            let s = Spool::read_from(&mut r, false).expect("spool");
+            let out = read_all(&s, 0);
+            proptest::prop_assert_eq!(&out, &read_all(&Spool::from_bytes(&input), 0));
+            proptest::prop_assert_eq!(out.len() as u64, s.len());
+            for (i, &b) in out.iter().enumerate() {
+                if b == b'\r' {
+                    proptest::prop_assert_eq!(out.get(i + 1), Some(&b'\n'));
+                }
+                if b == b'\n' {
+                    proptest::prop_assert!(i > 0 && out[i - 1] == b'\r');
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn read_error_is_reported() {
+        struct Failing;
+        impl Read for Failing {
+            fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+                Err(io::Error::other("boom"))
+            }
+        }
+        assert!(Spool::read_from(&mut Failing, false).is_err());
+    }
+}

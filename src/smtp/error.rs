@@ -1,1 +1,136 @@
-//! (being written)
+//! Typed engine errors. Each keeps what the user needs to hear: the stage, the server's reply, which
+//! recipients did and did not get the message. The one map from these to exit codes is `crate::exit`.
+
+use std::io;
+
+use super::auth::AuthError;
+use super::command::CommandError;
+use super::reply::{Reply, ReplyError};
+
+/// Where in the session something happened (for messages and for the fault matrix).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    Connect,
+    Greeting,
+    Hello,
+    StartTls,
+    TlsHandshake,
+    Auth,
+    Mail,
+    Rcpt,
+    Data,
+    DataTransfer,
+    FinalReply,
+    Command,
+    Quit,
+}
+
+impl std::fmt::Display for Stage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Stage::Connect => "connecting",
+            Stage::Greeting => "waiting for the greeting",
+            Stage::Hello => "EHLO",
+            Stage::StartTls => "STARTTLS",
+            Stage::TlsHandshake => "the TLS handshake",
+            Stage::Auth => "authentication",
+            Stage::Mail => "MAIL FROM",
+            Stage::Rcpt => "RCPT TO",
+            Stage::Data => "DATA",
+            Stage::DataTransfer => "sending the message data",
+            Stage::FinalReply => "waiting for the reply to the end of the data",
+            Stage::Command => "the command",
+            Stage::Quit => "QUIT",
+        })
+    }
+}
+
+/// A recipient and the server's answer to it.
+pub type Refusal = (String, Reply);
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot resolve host {host}: {source}")]
+    Resolve { host: String, source: io::Error },
+    #[error("cannot connect to {target}: {source}")]
+    Connect { target: String, source: io::Error },
+    #[error("timed out {stage}")]
+    Timeout { stage: Stage },
+    #[error("the server closed the connection {}", during(*stage))]
+    Closed { stage: Stage },
+    #[error("connection error {}: {source}", during(*stage))]
+    Io { stage: Stage, source: io::Error },
+    #[error("protocol error {}: {source}", during(*stage))]
+    Protocol { stage: Stage, source: ReplyError },
+    #[error("the server sent data nobody asked for {} (a reply to a command that was not sent); stopped", during(*stage))]
+    Unsolicited { stage: Stage },
+    #[error("the server did not greet with 220: {0}")]
+    Greeting(Reply),
+    #[error("the server refused {stage}: {reply}")]
+    Rejected { stage: Stage, reply: Reply },
+    #[error("{}", refused_text(refused))]
+    RecipientsRefused { refused: Vec<Refusal> },
+    #[error(
+        "the connection was lost after the message was sent ({cause}); the message may have been delivered"
+    )]
+    UnknownOutcome { cause: String },
+    #[error("{0}")]
+    NotOffered(String),
+    #[error(
+        "the message is {size} bytes but the server accepts at most {limit} (SIZE); nothing was sent"
+    )]
+    MessageTooBig { size: u64, limit: u64 },
+    #[error("{0}")]
+    InvalidCommand(#[from] CommandError),
+    #[error(
+        "the server sent data after its 220 reply to STARTTLS and before the TLS handshake (response injection attack); stopped"
+    )]
+    StartTlsInjection,
+    #[error("TLS error during {stage}: {message}")]
+    Tls { stage: Stage, message: String },
+    #[error("authentication failed ({mechanism}): {reply}")]
+    AuthFailed { mechanism: String, reply: Reply },
+    #[error("authentication failed ({mechanism}): {source}")]
+    AuthExchange {
+        mechanism: String,
+        source: AuthError,
+    },
+    #[error("the server sent more than {0} AUTH challenges; stopped (endless AUTH loop)")]
+    AuthLoop(usize),
+    #[error("{0}")]
+    Policy(String),
+    #[error("cannot read the message: {0}")]
+    Input(io::Error),
+}
+
+fn during(stage: Stage) -> String {
+    format!("during {stage}")
+}
+
+fn refused_text(refused: &[Refusal]) -> String {
+    let list: Vec<String> = refused
+        .iter()
+        .map(|(r, reply)| format!("<{r}>: {reply}"))
+        .collect();
+    format!("the server refused every recipient: {}", list.join("; "))
+}
+
+impl Error {
+    pub(crate) fn io(stage: Stage, e: io::Error) -> Error {
+        match e.kind() {
+            io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => Error::Timeout { stage },
+            io::ErrorKind::UnexpectedEof | io::ErrorKind::BrokenPipe => Error::Closed { stage },
+            _ => Error::Io { stage, source: e },
+        }
+    }
+
+    /// The server's reply that ended the session, if one did.
+    pub fn reply(&self) -> Option<&Reply> {
+        match self {
+            Error::Greeting(r)
+            | Error::Rejected { reply: r, .. }
+            | Error::AuthFailed { reply: r, .. } => Some(r),
+            _ => None,
+        }
+    }
+}

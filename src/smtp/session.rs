@@ -1,1 +1,786 @@
-//! (being written)
+//! The protocol as a visible script: greet, hello, starttls (+ re-hello), auth, mail/rcpt/data, quit.
+//!
+//! Every protocol invariant lives in exactly one method here: `read_reply` is the only reader (bounded
+//! parser, trace, 421 marks the connection closed); `write_command` is the only place a command reaches
+//! the wire (CR/LF/NUL refused first, RFC 5321 §2.3.8; smtplib's putcmd check); `starttls` always refuses
+//! bytes buffered before the handshake and always says EHLO again (RFC 3207 §4.2, catalogue A1/A2);
+//! `send` gives exit status 0 only after the final 250 (RFC 5321 §6.1), one outcome per recipient for
+//! LMTP (RFC 2033 §4.2). After any error that leaves the dialogue out of step, the connection is dropped,
+//! never reused (catalogue D31).
+
+use std::io::{self, Read, Write};
+use std::time::Duration;
+
+use super::auth::{AUTO_ORDER, Credentials, Exchange, MAX_CHALLENGES, Mechanism};
+use super::capabilities::Capabilities;
+use super::command::Command;
+use super::data::DataEncoder;
+use super::error::{Error, Refusal, Stage};
+use super::reply::{self, Parsed, Reply};
+use super::trace::Trace;
+use super::transport::{self, Stream};
+use crate::tls::{PeerInfo, Tls, Verification};
+
+/// How the session talks: the greeting name, LMTP or SMTP, and the time bounds.
+#[derive(Debug, Clone)]
+pub struct SessionOptions {
+    pub domain: String,
+    pub lmtp: bool,
+    /// Bound on every wait (connect, each reply, each write).
+    pub timeout: Duration,
+    /// Bound on the wait for the reply after the final dot (RFC 5321 §4.5.3.2.6 asks for 10 minutes).
+    pub final_timeout: Duration,
+}
+
+/// The body type asked for with `-B`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyType {
+    SevenBit,
+    EightBitMime,
+}
+
+/// One mail transaction: the envelope and what the session must know about the data.
+#[derive(Debug, Clone, Default)]
+pub struct Transaction {
+    /// Envelope sender; "" is the null sender.
+    pub from: String,
+    pub recipients: Vec<String>,
+    /// Size of the data after CRLF normalisation, before dot-stuffing (RFC 1870 §3).
+    pub size: u64,
+    pub eight_bit: bool,
+    pub body_type: Option<BodyType>,
+    pub dsn_notify: Option<String>,
+    pub dsn_ret: Option<String>,
+    pub dsn_envid: Option<String>,
+}
+
+/// What the server did with the message.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    /// Recipients the server took the message for.
+    pub delivered: Vec<String>,
+    /// Recipients refused at RCPT, or (LMTP) after the data.
+    pub refused: Vec<Refusal>,
+    /// The reply to the end of the data (the last one for LMTP).
+    pub reply: Reply,
+}
+
+/// How to authenticate.
+#[derive(Debug)]
+pub struct AuthRequest {
+    /// `None`: choose from the server's list in [`AUTO_ORDER`]; `Some`: exactly this mechanism.
+    pub mechanism: Option<Mechanism>,
+    pub credentials: Credentials,
+    pub initial_response: bool,
+    pub allow_plaintext: bool,
+}
+
+/// A stand-in for the stream while STARTTLS moves it into TLS.
+struct Detached;
+
+impl Read for Detached {
+    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+        Err(io::Error::from(io::ErrorKind::NotConnected))
+    }
+}
+
+impl Write for Detached {
+    fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+        Err(io::Error::from(io::ErrorKind::NotConnected))
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Stream for Detached {
+    fn set_timeout(&self, _: Duration) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+const READ_CHUNK: usize = 16 * 1024;
+const WRITE_CHUNK: usize = 64 * 1024;
+
+pub struct Session {
+    stream: Box<dyn Stream>,
+    rbuf: Vec<u8>,
+    wbuf: Vec<u8>,
+    trace: Trace,
+    opts: SessionOptions,
+    greeting: Reply,
+    caps: Capabilities,
+    esmtp: bool,
+    tls: Option<PeerInfo>,
+    /// The connection may no longer be used (421, lost, out of step): no RSET, no QUIT.
+    broken: bool,
+}
+
+/// Wrap `stream` in TLS and finish the handshake; report it in the trace.
+pub fn secure(
+    stream: Box<dyn Stream>,
+    tls: &Tls,
+    trace: &mut Trace,
+) -> Result<(Box<dyn Stream>, PeerInfo), Error> {
+    let tls_stream = transport::handshake(stream, tls.config.clone(), tls.server_name.clone())?;
+    let info = crate::tls::peer_info(&tls_stream.conn, &tls.log);
+    trace.note("tls", &format!("{} {}", info.version, info.cipher));
+    trace.note(
+        "tls",
+        &format!("subject: {}; issuer: {}", info.subject, info.issuer),
+    );
+    let verdict = match &info.verification {
+        Some(Verification::Verified) => "certificate verified (chain and host name)".to_string(),
+        Some(Verification::Pinned) => "certificate accepted: SHA-256 fingerprint matches the pin".to_string(),
+        Some(Verification::Disabled) => {
+            "CERTIFICATE NOT VERIFIED: --tls-certcheck off (anyone on the path can read this session)".to_string()
+        }
+        Some(Verification::Failed(why)) => format!("certificate verification FAILED: {why}"),
+        None => "certificate verification result unknown".to_string(),
+    };
+    trace.note("tls", &verdict);
+    Ok((Box::new(tls_stream), info))
+}
+
+impl Session {
+    /// Read the greeting on a fresh connection (already in TLS for implicit TLS).
+    pub fn open(
+        stream: Box<dyn Stream>,
+        trace: Trace,
+        opts: SessionOptions,
+        tls: Option<PeerInfo>,
+    ) -> Result<Session, Error> {
+        let mut session = Session {
+            stream,
+            rbuf: Vec::new(),
+            wbuf: Vec::new(),
+            trace,
+            opts,
+            greeting: Reply::new(0, ""),
+            caps: Capabilities::none(),
+            esmtp: false,
+            tls,
+            broken: false,
+        };
+        session.read_greeting()?;
+        Ok(session)
+    }
+
+    fn read_greeting(&mut self) -> Result<(), Error> {
+        let reply = self.read_reply(Stage::Greeting)?;
+        self.trace.greeting(&reply.message());
+        if reply.code != 220 {
+            self.broken = reply.code == 421 || self.broken;
+            return Err(Error::Greeting(reply));
+        }
+        self.greeting = reply;
+        self.expect_quiet(Stage::Greeting)
+    }
+
+    pub fn greeting(&self) -> &Reply {
+        &self.greeting
+    }
+
+    pub fn capabilities(&self) -> &Capabilities {
+        &self.caps
+    }
+
+    pub fn tls_info(&self) -> Option<&PeerInfo> {
+        self.tls.as_ref()
+    }
+
+    pub fn trace(&mut self) -> &mut Trace {
+        &mut self.trace
+    }
+
+    /// EHLO (LHLO for LMTP); on a refused EHLO, HELO without any ESMTP extension (RFC 5321 §3.2).
+    pub fn hello(&mut self) -> Result<(), Error> {
+        let name = self.opts.domain.clone();
+        let cmd = if self.opts.lmtp {
+            Command::Lhlo(name.clone())
+        } else {
+            Command::Ehlo(name.clone())
+        };
+        let reply = self.command(cmd, Stage::Hello)?;
+        if reply.is_positive() {
+            self.caps = Capabilities::parse(&reply);
+            self.esmtp = true;
+            return Ok(());
+        }
+        self.caps = Capabilities::none();
+        self.esmtp = false;
+        if reply.code == 421 || self.opts.lmtp {
+            return Err(Error::Rejected {
+                stage: Stage::Hello,
+                reply,
+            });
+        }
+        let reply = self.command(Command::Helo(name), Stage::Hello)?;
+        if !reply.is_positive() {
+            return Err(Error::Rejected {
+                stage: Stage::Hello,
+                reply,
+            });
+        }
+        Ok(())
+    }
+
+    /// STARTTLS, the handshake, and EHLO again; nothing learnt before TLS survives (RFC 3207 §4.2).
+    pub fn starttls(&mut self, tls: &Tls) -> Result<(), Error> {
+        if !self.caps.starttls() {
+            return Err(Error::NotOffered(
+                "the server does not offer STARTTLS; nothing was sent (use --tls off to send in plaintext, or \
+                 --tls implicit for a port that speaks TLS at once)"
+                    .into(),
+            ));
+        }
+        let reply = self.exchange(Command::StartTls, Stage::StartTls)?;
+        if reply.code != 220 {
+            return Err(Error::Rejected {
+                stage: Stage::StartTls,
+                reply,
+            });
+        }
+        if !self.rbuf.is_empty() {
+            // Catalogue A1: anything the server sent after its 220 was sent in plaintext and would be
+            // read as if it came through TLS.
+            self.broken = true;
+            return Err(Error::StartTlsInjection);
+        }
+        let plain = std::mem::replace(&mut self.stream, Box::new(Detached));
+        self.broken = true; // until the handshake is done, the connection is unusable
+        let (stream, info) = secure(plain, tls, &mut self.trace)?;
+        self.stream = stream;
+        self.tls = Some(info);
+        self.broken = false;
+        self.caps = Capabilities::none();
+        self.esmtp = false;
+        self.hello()
+    }
+
+    /// Authenticate; with `mechanism: None`, try each advertised mechanism of [`AUTO_ORDER`] in turn after
+    /// an authentication failure, like smtplib's login(), and report the last failure.
+    pub fn authenticate(&mut self, req: &AuthRequest) -> Result<(), Error> {
+        if self.tls.is_none() && !req.allow_plaintext {
+            return Err(Error::Policy(
+                "refusing to send credentials over a connection without TLS (use --tls starttls or --tls \
+                 implicit, or --allow-plaintext-auth if the network is trusted)"
+                    .into(),
+            ));
+        }
+        let offered = self.caps.auth_mechanisms().to_vec();
+        if offered.is_empty() {
+            return Err(Error::NotOffered(
+                "credentials are configured but the server does not offer authentication (AUTH); nothing was \
+                 sent"
+                    .into(),
+            ));
+        }
+        let is_offered = |m: Mechanism| offered.iter().any(|o| o.eq_ignore_ascii_case(m.name()));
+        let candidates: Vec<Mechanism> = match req.mechanism {
+            Some(m) if is_offered(m) => vec![m],
+            Some(m) => {
+                return Err(Error::NotOffered(format!(
+                    "the server does not offer AUTH {} (it offers: {})",
+                    m.name(),
+                    offered.join(" ")
+                )));
+            }
+            None => AUTO_ORDER
+                .iter()
+                .copied()
+                .filter(|m| is_offered(*m))
+                .collect(),
+        };
+        if candidates.is_empty() {
+            return Err(Error::NotOffered(format!(
+                "the server offers no authentication mechanism mailsend supports (it offers: {})",
+                offered.join(" ")
+            )));
+        }
+        let mut last = None;
+        for mech in candidates {
+            match self.auth_with(mech, req) {
+                Ok(()) => return Ok(()),
+                Err(e @ Error::AuthFailed { .. }) if !self.broken => last = Some(e),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last
+            .unwrap_or_else(|| Error::Policy("no authentication mechanism could be tried".into())))
+    }
+
+    fn auth_with(&mut self, mech: Mechanism, req: &AuthRequest) -> Result<(), Error> {
+        let exchange_error = |source| Error::AuthExchange {
+            mechanism: mech.name().to_string(),
+            source,
+        };
+        let mut exchange = Exchange::start(mech, &req.credentials, req.initial_response)
+            .map_err(exchange_error)?;
+        let initial = exchange.initial_response();
+        let mut reply = self.command(
+            Command::Auth {
+                mechanism: mech.name().to_string(),
+                initial,
+            },
+            Stage::Auth,
+        )?;
+        let mut rounds = 0;
+        while reply.code == 334 {
+            rounds += 1;
+            if rounds > MAX_CHALLENGES {
+                self.broken = true;
+                return Err(Error::AuthLoop(MAX_CHALLENGES));
+            }
+            let challenge = reply.lines.first().cloned().unwrap_or_default();
+            match exchange.respond(&challenge) {
+                Ok(line) => reply = self.command(Command::AuthResponse(line), Stage::Auth)?,
+                Err(e) => {
+                    // RFC 4954 §4: "*" cancels the exchange; the server answers 501.
+                    let _ = self.command(
+                        Command::AuthResponse(crate::secret::Secret::new("*")),
+                        Stage::Auth,
+                    );
+                    return Err(exchange_error(e));
+                }
+            }
+        }
+        match reply.code {
+            235 if exchange.finished_ok() => Ok(()),
+            235 => Err(exchange_error(
+                super::auth::AuthError::ServerSignatureMismatch,
+            )),
+            421 => Err(Error::Rejected {
+                stage: Stage::Auth,
+                reply,
+            }),
+            _ => Err(Error::AuthFailed {
+                mechanism: mech.name().to_string(),
+                reply,
+            }),
+        }
+    }
+
+    /// MAIL, RCPT for each recipient, DATA and the data; pipelined when the server offers PIPELINING
+    /// (RFC 2920), with the same outcome for every reply as without.
+    pub fn send(&mut self, tx: &Transaction, data: &mut dyn Read) -> Result<Delivery, Error> {
+        let mail = self.mail_command(tx)?;
+        let rcpts: Vec<Command> = tx
+            .recipients
+            .iter()
+            .map(|r| Command::Rcpt {
+                to: r.clone(),
+                params: self.rcpt_params(tx),
+            })
+            .collect();
+        // Every command is checked before the first is sent: nothing partial reaches the server.
+        mail.validate()?;
+        for r in &rcpts {
+            r.validate()?;
+        }
+        let pipelining = self.esmtp && self.caps.pipelining();
+
+        if pipelining {
+            self.queue(&mail)?;
+            for r in &rcpts {
+                self.queue(r)?;
+            }
+            self.queue(&Command::Data)?;
+            self.flush(Stage::Mail)?;
+        } else {
+            self.queue(&mail)?;
+            self.flush(Stage::Mail)?;
+        }
+
+        // MAIL
+        let reply = self.read_reply(Stage::Mail)?;
+        if !pipelining {
+            self.expect_quiet(Stage::Mail)?;
+        }
+        let mail_refused = if reply.code == 250 { None } else { Some(reply) };
+        if let Some(reply) = &mail_refused
+            && (reply.code == 421 || !pipelining) {
+                return self.fail_transaction(Error::Rejected {
+                    stage: Stage::Mail,
+                    reply: reply.clone(),
+                });
+            }
+
+        // RCPT
+        let mut accepted = Vec::new();
+        let mut refused: Vec<Refusal> = Vec::new();
+        for (rcpt, cmd) in tx.recipients.iter().zip(&rcpts) {
+            if !pipelining {
+                self.queue(cmd)?;
+                self.flush(Stage::Rcpt)?;
+            }
+            let reply = self.read_reply(Stage::Rcpt)?;
+            if !pipelining {
+                self.expect_quiet(Stage::Rcpt)?;
+            }
+            if reply.code == 421 {
+                return Err(Error::Rejected {
+                    stage: Stage::Rcpt,
+                    reply,
+                });
+            }
+            if reply.code == 250 || reply.code == 251 {
+                accepted.push(rcpt.clone());
+            } else {
+                refused.push((rcpt.clone(), reply));
+            }
+        }
+
+        // DATA
+        if !pipelining {
+            if accepted.is_empty() {
+                return self.fail_transaction(Error::RecipientsRefused { refused });
+            }
+            self.queue(&Command::Data)?;
+            self.flush(Stage::Data)?;
+        }
+        let reply = self.read_reply(Stage::Data)?;
+        self.trace.data_reply(reply.code, &reply.message());
+        self.expect_quiet(Stage::Data)?;
+        if reply.code == 421 {
+            return Err(Error::Rejected {
+                stage: Stage::Data,
+                reply,
+            });
+        }
+        if let Some(mail_reply) = mail_refused {
+            return self.abandon_data(
+                reply,
+                Error::Rejected {
+                    stage: Stage::Mail,
+                    reply: mail_reply,
+                },
+            );
+        }
+        if accepted.is_empty() {
+            return self.abandon_data(reply, Error::RecipientsRefused { refused });
+        }
+        if reply.code != 354 {
+            return Err(Error::Rejected {
+                stage: Stage::Data,
+                reply,
+            });
+        }
+
+        self.transfer(data, DataEncoder::dot_stuffing())?;
+        self.final_replies(accepted, refused)
+    }
+
+    /// After the data: one reply, or (LMTP) one per accepted recipient.
+    fn final_replies(
+        &mut self,
+        accepted: Vec<String>,
+        mut refused: Vec<Refusal>,
+    ) -> Result<Delivery, Error> {
+        self.stream
+            .set_timeout(self.opts.final_timeout)
+            .map_err(|e| Error::io(Stage::FinalReply, e))?;
+        let expected = if self.opts.lmtp { accepted.len() } else { 1 };
+        let mut delivered = Vec::new();
+        let mut last = None;
+        for i in 0..expected {
+            let reply = match self.read_reply(Stage::FinalReply) {
+                Ok(reply) => reply,
+                Err(e) if delivered.is_empty() && i == 0 => {
+                    return Err(Error::UnknownOutcome {
+                        cause: e.to_string(),
+                    });
+                }
+                Err(e) => {
+                    // LMTP: the recipients not yet answered may or may not have their copy.
+                    let pending: Vec<String> =
+                        accepted[i..].iter().map(|r| format!("<{r}>")).collect();
+                    return Err(Error::UnknownOutcome {
+                        cause: format!("{e}; no reply for {}", pending.join(", ")),
+                    });
+                }
+            };
+            self.trace.data_reply(reply.code, &reply.message());
+            if reply.code == 250 {
+                delivered.push(accepted[i].clone());
+            } else if self.opts.lmtp {
+                refused.push((accepted[i].clone(), reply.clone()));
+            } else {
+                let closing = reply.code == 421;
+                let error = Error::Rejected {
+                    stage: Stage::FinalReply,
+                    reply,
+                };
+                return if closing {
+                    Err(error)
+                } else {
+                    self.fail_transaction(error)
+                };
+            }
+            last = Some(reply);
+        }
+        self.stream
+            .set_timeout(self.opts.timeout)
+            .map_err(|e| Error::io(Stage::Quit, e))?;
+        if self.opts.lmtp && delivered.is_empty() {
+            return Err(Error::RecipientsRefused { refused });
+        }
+        Ok(Delivery {
+            delivered,
+            refused,
+            reply: last.unwrap_or_else(|| Reply::new(250, "")),
+        })
+    }
+
+    /// Pipelined DATA after a refused MAIL or no accepted recipient: a conforming server refuses it
+    /// (RFC 2920 §3.1); one that says 354 gets an empty message to nobody, then RSET.
+    fn abandon_data(&mut self, data_reply: Reply, error: Error) -> Result<Delivery, Error> {
+        if data_reply.code == 354 {
+            self.queue(&Command::Raw(".".into()))?;
+            self.flush(Stage::DataTransfer)?;
+            let _ = self.read_reply(Stage::FinalReply)?;
+        }
+        self.fail_transaction(error)
+    }
+
+    /// RSET after a refusal that leaves the connection usable (smtplib's _rset), then the error.
+    fn fail_transaction(&mut self, error: Error) -> Result<Delivery, Error> {
+        if !self.broken
+            && self.queue(&Command::Rset).is_ok() && self.flush(Stage::Mail).is_ok() {
+                let _ = self.read_reply(Stage::Mail);
+            }
+        Err(error)
+    }
+
+    fn mail_command(&self, tx: &Transaction) -> Result<Command, Error> {
+        let utf8 = !tx.from.is_ascii() || tx.recipients.iter().any(|r| !r.is_ascii());
+        if utf8 && !(self.esmtp && self.caps.smtputf8()) {
+            return Err(Error::NotOffered(
+                "an address is not ASCII and the server does not offer SMTPUTF8 (RFC 6531); nothing was sent"
+                    .into(),
+            ));
+        }
+        let mut params = Vec::new();
+        if self.esmtp {
+            if self.caps.has("SIZE") {
+                if let Some(limit) = self.caps.size_limit()
+                    && tx.size > limit {
+                        return Err(Error::MessageTooBig {
+                            size: tx.size,
+                            limit,
+                        });
+                    }
+                params.push(format!("SIZE={}", tx.size));
+            }
+            if self.caps.eightbitmime() {
+                match tx.body_type {
+                    Some(BodyType::EightBitMime) => params.push("BODY=8BITMIME".into()),
+                    Some(BodyType::SevenBit) => params.push("BODY=7BIT".into()),
+                    None if tx.eight_bit || utf8 => params.push("BODY=8BITMIME".into()),
+                    None => {}
+                }
+            }
+            if utf8 {
+                params.push("SMTPUTF8".into());
+            }
+            if self.caps.dsn() {
+                if let Some(ret) = &tx.dsn_ret {
+                    params.push(format!("RET={ret}"));
+                }
+                if let Some(envid) = &tx.dsn_envid {
+                    params.push(format!("ENVID={envid}"));
+                }
+            }
+        }
+        Ok(Command::Mail {
+            from: tx.from.clone(),
+            params,
+        })
+    }
+
+    fn rcpt_params(&self, tx: &Transaction) -> Vec<String> {
+        match &tx.dsn_notify {
+            Some(notify) if self.esmtp && self.caps.dsn() => vec![format!("NOTIFY={notify}")],
+            _ => Vec::new(),
+        }
+    }
+
+    /// Stream the data through the encoder, one write per 64 KiB, then the end of data.
+    fn transfer(&mut self, data: &mut dyn Read, mut encoder: DataEncoder) -> Result<(), Error> {
+        self.trace.data_begin();
+        let mut input = vec![0u8; WRITE_CHUNK];
+        let mut total = 0u64;
+        loop {
+            let n = match data.read(&mut input) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    // Never send the final dot for data we could not read (catalogue F43).
+                    self.broken = true;
+                    return Err(Error::Input(e));
+                }
+            };
+            let start = self.wbuf.len();
+            encoder.encode(&input[..n], &mut self.wbuf);
+            total += (self.wbuf.len() - start) as u64;
+            self.trace.data_chunk(&self.wbuf[start..]);
+            if self.wbuf.len() >= WRITE_CHUNK {
+                self.flush_data()?;
+            }
+        }
+        let start = self.wbuf.len();
+        encoder.finish(&mut self.wbuf);
+        total += (self.wbuf.len() - start) as u64;
+        self.trace.data_chunk(&self.wbuf[start..]);
+        self.trace.data_end(total);
+        if encoder.long_lines() > 0 {
+            self.trace.note(
+                "note",
+                &format!(
+                    "{} line(s) longer than 998 octets sent unchanged (RFC 5321 §4.5.3.1.6); the server may refuse them",
+                    encoder.long_lines()
+                ),
+            );
+        }
+        self.flush_data()
+    }
+
+    /// A write failure during the data: if the server said why (a 5xx before closing, catalogue E37),
+    /// report that reply.
+    fn flush_data(&mut self) -> Result<(), Error> {
+        match self.flush(Stage::DataTransfer) {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                let _ = self.stream.set_timeout(Duration::from_secs(1));
+                self.broken = false;
+                let said = self.read_reply(Stage::DataTransfer).ok();
+                self.broken = true;
+                match said {
+                    Some(reply) if !reply.is_positive() => Err(Error::Rejected {
+                        stage: Stage::DataTransfer,
+                        reply,
+                    }),
+                    _ => Err(e),
+                }
+            }
+        }
+    }
+
+    /// Send one command and read its reply; the server must then be silent.
+    pub fn command(&mut self, cmd: Command, stage: Stage) -> Result<Reply, Error> {
+        let reply = self.exchange(cmd, stage)?;
+        self.expect_quiet(stage)?;
+        Ok(reply)
+    }
+
+    fn exchange(&mut self, cmd: Command, stage: Stage) -> Result<Reply, Error> {
+        self.queue(&cmd)?;
+        self.flush(stage)?;
+        self.read_reply(stage)
+    }
+
+    /// Bytes beyond the replies we asked for mean the dialogue is out of step (a reply to a command that
+    /// was not sent): stop rather than read them as the next reply (catalogue D31).
+    fn expect_quiet(&mut self, stage: Stage) -> Result<(), Error> {
+        if self.rbuf.is_empty() || self.broken {
+            return Ok(());
+        }
+        self.broken = true;
+        Err(Error::Unsolicited { stage })
+    }
+
+    /// Append a command to the write buffer; the trace shows it (secrets redacted by Command's Display).
+    fn queue(&mut self, cmd: &Command) -> Result<(), Error> {
+        cmd.validate()?;
+        self.trace.send(&cmd.to_string());
+        self.wbuf.extend_from_slice(&cmd.wire());
+        Ok(())
+    }
+
+    /// One write for everything queued.
+    fn flush(&mut self, stage: Stage) -> Result<(), Error> {
+        if self.broken {
+            self.wbuf.clear();
+            return Err(Error::Closed { stage });
+        }
+        let result = self
+            .stream
+            .write_all(&self.wbuf)
+            .and_then(|()| self.stream.flush());
+        self.wbuf.clear();
+        result.map_err(|e| {
+            self.broken = true;
+            Error::io(stage, e)
+        })
+    }
+
+    /// The only reader: bounded parse, trace, and 421 handling.
+    fn read_reply(&mut self, stage: Stage) -> Result<Reply, Error> {
+        if self.broken {
+            return Err(Error::Closed { stage });
+        }
+        loop {
+            match reply::parse(&self.rbuf) {
+                Ok(Parsed::Complete {
+                    reply,
+                    raw_lines,
+                    consumed,
+                }) => {
+                    for line in raw_lines {
+                        self.trace.reply_line(line);
+                    }
+                    self.trace.reply(reply.code, &reply.message());
+                    self.rbuf.drain(..consumed);
+                    if reply.code == 421 {
+                        // RFC 5321 §3.8: the server is closing; no RSET or QUIT (smtplib rule).
+                        self.broken = true;
+                    }
+                    return Ok(reply);
+                }
+                Ok(Parsed::Incomplete) => {}
+                Err(source) => {
+                    self.broken = true;
+                    return Err(Error::Protocol { stage, source });
+                }
+            }
+            let start = self.rbuf.len();
+            self.rbuf.resize(start + READ_CHUNK, 0);
+            let result = self.stream.read(&mut self.rbuf[start..]);
+            match result {
+                Ok(0) => {
+                    self.rbuf.truncate(start);
+                    self.broken = true;
+                    return Err(Error::Closed { stage });
+                }
+                Ok(n) => self.rbuf.truncate(start + n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => self.rbuf.truncate(start),
+                Err(e) => {
+                    self.rbuf.truncate(start);
+                    self.broken = true;
+                    return Err(Error::io(stage, e));
+                }
+            }
+        }
+    }
+
+    /// QUIT when the connection is still in step; a missing 221 is not an error (spec §3).
+    pub fn quit(mut self) -> Trace {
+        if !self.broken && self.queue(&Command::Quit).is_ok() && self.flush(Stage::Quit).is_ok() {
+            let _ = self
+                .stream
+                .set_timeout(self.opts.timeout.min(Duration::from_secs(10)));
+            let _ = self.read_reply(Stage::Quit);
+        }
+        self.trace
+    }
+
+    /// Drop the connection without a word (after an error that left it out of step).
+    pub fn into_trace(self) -> Trace {
+        self.trace
+    }
+
+    pub fn is_broken(&self) -> bool {
+        self.broken
+    }
+}

@@ -1,1 +1,161 @@
-//! (being written)
+//! Transport: TCP (IPv4/IPv6) and Unix-domain streams, and TLS on top of either.
+//!
+//! Owns connect with a timeout, binding the source address (socket2), TCP_NODELAY (we write one buffer per
+//! protocol step, so Nagle would only add a delayed-ACK stall: issue 6), and read/write timeouts. The session
+//! sees every stream as a boxed [`Stream`], which lets STARTTLS replace the plain stream in place and lets
+//! tests drive the engine in memory.
+
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use socket2::{Domain, Protocol, Socket, Type};
+
+use super::error::{Error, Stage};
+
+/// A byte stream the session can talk over and bound in time.
+pub trait Stream: Read + Write + Send {
+    /// Bound every later read and write by `timeout`.
+    fn set_timeout(&self, timeout: Duration) -> io::Result<()>;
+}
+
+impl Stream for TcpStream {
+    fn set_timeout(&self, timeout: Duration) -> io::Result<()> {
+        self.set_read_timeout(Some(timeout))?;
+        self.set_write_timeout(Some(timeout))
+    }
+}
+
+impl Stream for UnixStream {
+    fn set_timeout(&self, timeout: Duration) -> io::Result<()> {
+        self.set_read_timeout(Some(timeout))?;
+        self.set_write_timeout(Some(timeout))
+    }
+}
+
+/// TLS over any stream (the plain one it replaced after STARTTLS, or a fresh one for implicit TLS).
+pub type TlsStream = rustls::StreamOwned<rustls::ClientConnection, Box<dyn Stream>>;
+
+impl Stream for TlsStream {
+    fn set_timeout(&self, timeout: Duration) -> io::Result<()> {
+        self.sock.set_timeout(timeout)
+    }
+}
+
+/// Where the server is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    Tcp { host: String, port: u16 },
+    Unix(PathBuf),
+}
+
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Endpoint::Tcp { host, port } if host.contains(':') => write!(f, "[{host}]:{port}"),
+            Endpoint::Tcp { host, port } => write!(f, "{host}:{port}"),
+            Endpoint::Unix(path) => write!(f, "{}", path.display()),
+        }
+    }
+}
+
+/// Open a connection to `endpoint`, trying each resolved address in turn within `timeout` each.
+pub fn connect(
+    endpoint: &Endpoint,
+    source: Option<SocketAddr>,
+    timeout: Duration,
+) -> Result<Box<dyn Stream>, Error> {
+    match endpoint {
+        Endpoint::Unix(path) => {
+            let stream = UnixStream::connect(path).map_err(|source| Error::Connect {
+                target: endpoint.to_string(),
+                source,
+            })?;
+            stream
+                .set_timeout(timeout)
+                .map_err(|e| Error::io(Stage::Connect, e))?;
+            Ok(Box::new(stream))
+        }
+        Endpoint::Tcp { host, port } => {
+            let addrs: Vec<SocketAddr> = (host.as_str(), *port)
+                .to_socket_addrs()
+                .map_err(|source| Error::Resolve {
+                    host: host.clone(),
+                    source,
+                })?
+                .filter(|a| source.is_none_or(|s| s.is_ipv4() == a.is_ipv4()))
+                .collect();
+            if addrs.is_empty() {
+                return Err(Error::Resolve {
+                    host: host.clone(),
+                    source: io::Error::new(
+                        io::ErrorKind::NotFound,
+                        "no address of the right family for --source-address",
+                    ),
+                });
+            }
+            let mut last = None;
+            for addr in addrs {
+                match connect_tcp(addr, source, timeout) {
+                    Ok(stream) => return Ok(Box::new(stream)),
+                    Err(e) => last = Some(e),
+                }
+            }
+            Err(Error::Connect {
+                target: endpoint.to_string(),
+                source: last.unwrap_or_else(|| io::Error::other("no address to connect to")),
+            })
+        }
+    }
+}
+
+fn connect_tcp(
+    addr: SocketAddr,
+    source: Option<SocketAddr>,
+    timeout: Duration,
+) -> io::Result<TcpStream> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    if let Some(source) = source {
+        socket.bind(&source.into())?;
+    }
+    socket.connect_timeout(&addr.into(), timeout)?;
+    socket.set_tcp_nodelay(true)?;
+    let stream: TcpStream = socket.into();
+    stream.set_timeout(timeout)?;
+    Ok(stream)
+}
+
+/// Run the TLS handshake over `stream` to completion (implicit TLS, or after `220` to STARTTLS).
+pub fn handshake(
+    stream: Box<dyn Stream>,
+    config: Arc<rustls::ClientConfig>,
+    name: rustls::pki_types::ServerName<'static>,
+) -> Result<TlsStream, Error> {
+    let conn = rustls::ClientConnection::new(config, name).map_err(|e| Error::Tls {
+        stage: Stage::TlsHandshake,
+        message: crate::tls::describe_error(&e),
+    })?;
+    let mut tls = rustls::StreamOwned::new(conn, stream);
+    while tls.conn.is_handshaking() {
+        if let Err(e) = tls.conn.complete_io(&mut tls.sock) {
+            let message = match e
+                .get_ref()
+                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+            {
+                Some(tls_error) => crate::tls::describe_error(tls_error),
+                None if e.kind() == io::ErrorKind::UnexpectedEof => {
+                    "the server closed the connection during the TLS handshake".to_string()
+                }
+                None => e.to_string(),
+            };
+            return Err(Error::Tls {
+                stage: Stage::TlsHandshake,
+                message,
+            });
+        }
+    }
+    Ok(tls)
+}
