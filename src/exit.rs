@@ -1,1 +1,152 @@
-//! (being written)
+//! The one map from a failure to a sysexits.h status (spec §7). Engine errors keep their replies; this
+//! module only decides the number, so the table in the man page and this code say the same thing.
+
+use crate::smtp::error::Error;
+use crate::smtp::reply::Reply;
+
+pub const OK: u8 = 0;
+pub const USAGE: u8 = 64;
+pub const DATAERR: u8 = 65;
+pub const NOUSER: u8 = 67;
+pub const NOHOST: u8 = 68;
+pub const UNAVAILABLE: u8 = 69;
+pub const IOERR: u8 = 74;
+pub const TEMPFAIL: u8 = 75;
+pub const PROTOCOL: u8 = 76;
+pub const NOPERM: u8 = 77;
+pub const CONFIG: u8 = 78;
+
+/// A failure outside the engine that carries its own status: usage, input, configuration.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Exit {
+    pub code: u8,
+    pub message: String,
+}
+
+impl Exit {
+    pub fn new(code: u8, message: impl Into<String>) -> Exit {
+        Exit {
+            code,
+            message: message.into(),
+        }
+    }
+    pub fn usage(message: impl Into<String>) -> Exit {
+        Exit::new(USAGE, message)
+    }
+    pub fn data(message: impl Into<String>) -> Exit {
+        Exit::new(DATAERR, message)
+    }
+    pub fn config(message: impl Into<String>) -> Exit {
+        Exit::new(CONFIG, message)
+    }
+    pub fn io(message: impl Into<String>) -> Exit {
+        Exit::new(IOERR, message)
+    }
+}
+
+/// 4xx → 75, 5xx → `permanent`, anything else where a refusal was expected is a protocol error.
+fn by_class(reply: &Reply, permanent: u8) -> u8 {
+    match reply.class() {
+        4 => TEMPFAIL,
+        5 => permanent,
+        _ => PROTOCOL,
+    }
+}
+
+/// Refused recipients: any temporary refusal means a retry can still help (75), else 67.
+pub fn for_refusals<'a>(replies: impl IntoIterator<Item = &'a Reply>) -> u8 {
+    let mut code = OK;
+    for reply in replies {
+        if reply.is_transient() {
+            return TEMPFAIL;
+        }
+        code = NOUSER;
+    }
+    code
+}
+
+pub fn for_engine(error: &Error) -> u8 {
+    match error {
+        Error::Resolve { .. } => NOHOST,
+        Error::Connect { .. }
+        | Error::Timeout { .. }
+        | Error::Closed { .. }
+        | Error::Io { .. }
+        | Error::UnknownOutcome { .. } => TEMPFAIL,
+        Error::Protocol { .. }
+        | Error::Unsolicited { .. }
+        | Error::StartTlsInjection
+        | Error::Tls { .. }
+        | Error::AuthLoop(_) => PROTOCOL,
+        Error::Greeting(reply) | Error::Rejected { reply, .. } => by_class(reply, UNAVAILABLE),
+        Error::RecipientsRefused { refused } => for_refusals(refused.iter().map(|(_, r)| r)),
+        Error::NotOffered(_) | Error::MessageTooBig { .. } => UNAVAILABLE,
+        Error::InvalidCommand(_) => DATAERR,
+        Error::AuthFailed { reply, .. } if reply.code == 421 => TEMPFAIL,
+        Error::AuthFailed { .. } | Error::AuthExchange { .. } => NOPERM,
+        Error::Policy(_) => CONFIG,
+        Error::Input(_) => IOERR,
+    }
+}
+
+/// The status for any error that reaches main.
+pub fn code(error: &anyhow::Error) -> u8 {
+    for cause in error.chain() {
+        if let Some(e) = cause.downcast_ref::<Exit>() {
+            return e.code;
+        }
+        if let Some(e) = cause.downcast_ref::<Error>() {
+            return for_engine(e);
+        }
+        if cause.downcast_ref::<crate::config::ConfigError>().is_some()
+            || cause.downcast_ref::<crate::tls::TlsConfigError>().is_some()
+        {
+            return CONFIG;
+        }
+        if cause
+            .downcast_ref::<crate::message::headers::MessageError>()
+            .is_some()
+        {
+            return DATAERR;
+        }
+    }
+    // An error no module classified: say so plainly rather than guess a server outcome.
+    UNAVAILABLE
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::smtp::error::Stage;
+
+    #[test]
+    fn replies_by_class() {
+        let rejected = |code| Error::Rejected {
+            stage: Stage::Mail,
+            reply: Reply::new(code, "x"),
+        };
+        assert_eq!(for_engine(&rejected(421)), TEMPFAIL);
+        assert_eq!(for_engine(&rejected(451)), TEMPFAIL);
+        assert_eq!(for_engine(&rejected(550)), UNAVAILABLE);
+        assert_eq!(for_engine(&rejected(250)), PROTOCOL);
+    }
+
+    #[test]
+    fn refusals_prefer_tempfail() {
+        let r = [Reply::new(550, "no"), Reply::new(450, "later")];
+        assert_eq!(for_refusals(r.iter()), TEMPFAIL);
+        assert_eq!(for_refusals(r[..1].iter()), NOUSER);
+        assert_eq!(for_refusals(std::iter::empty()), OK);
+    }
+
+    #[test]
+    fn unknown_outcome_is_tempfail() {
+        assert_eq!(
+            for_engine(&Error::UnknownOutcome {
+                cause: "closed".into()
+            }),
+            TEMPFAIL
+        );
+    }
+}

@@ -4,10 +4,12 @@
 //! settings + envelope + message → [`smtp::session`] → outcome → [`exit`] status.
 #![forbid(unsafe_code)]
 
+pub mod app;
 pub mod cli;
 pub mod config;
 pub mod exit;
 pub mod message;
+pub mod password;
 pub mod secret;
 pub mod settings;
 pub mod smtp;

@@ -1,2 +1,47 @@
+//! mailsend's entry point: parse, run, map the outcome to a sysexits status (ripgrep's main → run →
+//! ExitCode). Every failure a user can cause ends here as one clear message, never a panic.
 #![forbid(unsafe_code)]
-fn main() {}
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use mailsend::{app, cli, exit, settings::Env};
+
+fn main() -> ExitCode {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let cli = match cli::parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            });
+        }
+    };
+    if let Some(generate) = cli.generate {
+        return match app::generate(generate, &mut std::io::stdout().lock()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("mailsend: {e}");
+                ExitCode::from(exit::IOERR)
+            }
+        };
+    }
+    let env = Env::from_process();
+    match app::run(&cli, &env) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            let code = exit::code(&e);
+            let mut err = std::io::stderr().lock();
+            // The root cause first, then the context that says who did not get the message.
+            let mut chain: Vec<String> = e.chain().map(|c| c.to_string()).collect();
+            chain.reverse();
+            for line in chain {
+                let _ = writeln!(err, "mailsend: {line}");
+            }
+            ExitCode::from(code)
+        }
+    }
+}

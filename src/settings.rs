@@ -1,1 +1,509 @@
-//! (being written)
+//! Raw command line + configuration file → one resolved [`Settings`], once, before anything else happens
+//! (two phases, like ripgrep's LowArgs → HiArgs and msmtp's override_account). Precedence: command line >
+//! account (> its parents) > `[defaults]` > built-in defaults (spec §8). Nothing downstream reads the
+//! environment or a file on its own.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::cli::{self, Cli};
+use crate::config::{self, Account};
+use crate::exit::Exit;
+use crate::smtp::auth::Mechanism;
+use crate::smtp::session::BodyType;
+use crate::smtp::transport::Endpoint;
+use crate::tls::TlsOptions;
+
+/// Facts about the process's environment, read once in main.
+#[derive(Debug, Clone, Default)]
+pub struct Env {
+    pub user: Option<String>,
+    pub home: Option<PathBuf>,
+    pub xdg_config_home: Option<PathBuf>,
+    pub hostname: String,
+    pub stdin_is_terminal: bool,
+}
+
+impl Env {
+    pub fn from_process() -> Env {
+        use std::io::IsTerminal;
+        let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
+        Env {
+            user: var("USER")
+                .or_else(|| var("LOGNAME"))
+                .and_then(|v| v.into_string().ok()),
+            home: var("HOME").map(PathBuf::from),
+            xdg_config_home: var("XDG_CONFIG_HOME").map(PathBuf::from),
+            hostname: gethostname::gethostname().to_string_lossy().into_owned(),
+            stdin_is_terminal: std::io::stdin().is_terminal(),
+        }
+    }
+}
+
+/// TLS as it will be used on this connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsUse {
+    None,
+    StartTls,
+    Implicit,
+}
+
+/// The resolved `--auth` and credentials (the password itself is fetched just before connecting).
+#[derive(Debug, Clone)]
+pub struct AuthSettings {
+    /// `None` = choose (`--auth on`).
+    pub mechanism: Option<Mechanism>,
+    pub user: String,
+    pub password_command: Option<String>,
+    pub password: Option<crate::secret::Secret>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub endpoint: Endpoint,
+    pub lmtp: bool,
+    pub domain: String,
+    pub source_address: Option<SocketAddr>,
+    pub timeout: Duration,
+    pub final_timeout: Duration,
+    pub tls: TlsUse,
+    pub tls_options: TlsOptions,
+    pub auth: Option<AuthSettings>,
+    pub allow_plaintext_auth: bool,
+    pub no_initial_response: bool,
+    pub debug: u8,
+    /// Envelope sender from -f/-r or the account's `from` (None: from the headers, then $USER@domain).
+    pub from: Option<String>,
+    pub full_name: Option<String>,
+    pub maildomain: Option<String>,
+    /// The domain for `$USER@…` and the Message-ID: maildomain, else the host's FQDN.
+    pub default_domain: String,
+    pub user: String,
+    pub aliases: BTreeMap<String, String>,
+    pub qualify_headers: bool,
+    pub add_missing_from: bool,
+    pub add_missing_date: bool,
+    pub add_missing_message_id: bool,
+    pub read_recipients: bool,
+    pub body_type: Option<BodyType>,
+    pub dsn_notify: Option<String>,
+    pub dsn_ret: Option<String>,
+    pub dsn_envid: Option<String>,
+    pub recipients: Vec<String>,
+    pub input: Option<PathBuf>,
+    pub dot_ends_input: bool,
+    pub logfile: Option<PathBuf>,
+    pub syslog: bool,
+    pub netrc: Option<PathBuf>,
+    /// Where each setting came from, for --pretend: (key, value shown, source).
+    pub origins: Vec<(String, String, String)>,
+}
+
+fn usage(msg: impl Into<String>) -> Exit {
+    Exit::usage(msg)
+}
+
+/// Split `HOST[:PORT]`, `[v6]:PORT`, `[v6]`, a bare IPv6 literal, or a Unix socket path.
+pub fn parse_host(spec: &str) -> Result<(String, Option<u16>), Exit> {
+    let bad_port = |p: &str| usage(format!("invalid port {p:?} in --host {spec:?}"));
+    if let Some(rest) = spec.strip_prefix('[') {
+        let (host, after) = rest
+            .split_once(']')
+            .ok_or_else(|| usage(format!("missing ']' in --host {spec:?}")))?;
+        return match after {
+            "" => Ok((host.to_string(), None)),
+            _ => {
+                let port = after.strip_prefix(':').ok_or_else(|| bad_port(after))?;
+                Ok((
+                    host.to_string(),
+                    Some(port.parse().map_err(|_| bad_port(port))?),
+                ))
+            }
+        };
+    }
+    match spec.matches(':').count() {
+        0 => Ok((spec.to_string(), None)),
+        1 => {
+            let (host, port) = spec.split_once(':').unwrap_or((spec, ""));
+            Ok((
+                host.to_string(),
+                Some(port.parse().map_err(|_| bad_port(port))?),
+            ))
+        }
+        _ => Ok((spec.to_string(), None)), // a bare IPv6 literal
+    }
+}
+
+/// loopback per spec §4: 127.0.0.0/8, ::1, `localhost`.
+fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The EHLO name: the host's FQDN if it has a dot, else the `[IP]` literal (smtplib's rule).
+pub fn default_ehlo_name(hostname: &str) -> String {
+    if hostname.contains('.') {
+        return hostname.to_string();
+    }
+    use std::net::ToSocketAddrs;
+    match (hostname, 0)
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut a| a.next())
+    {
+        Some(SocketAddr::V4(a)) => format!("[{}]", a.ip()),
+        Some(SocketAddr::V6(a)) => format!("[IPv6:{}]", a.ip()),
+        None => "[127.0.0.1]".to_string(),
+    }
+}
+
+struct Layers<'a> {
+    account: &'a Account,
+    sources: &'a BTreeMap<&'static str, String>,
+    origins: Vec<(String, String, String)>,
+}
+
+impl Layers<'_> {
+    /// Take the command-line value, else the config's, recording where it came from.
+    fn pick<T: Clone + std::fmt::Debug>(
+        &mut self,
+        key: &'static str,
+        cli: Option<T>,
+        conf: impl Fn(&Account) -> Option<T>,
+    ) -> Option<T> {
+        if let Some(v) = cli {
+            self.origins
+                .push((key.into(), format!("{v:?}"), "command line".into()));
+            return Some(v);
+        }
+        let v = conf(self.account)?;
+        let source = self
+            .sources
+            .get(key)
+            .cloned()
+            .unwrap_or_else(|| "config".into());
+        self.origins.push((key.into(), format!("{v:?}"), source));
+        Some(v)
+    }
+
+    fn note_default(&mut self, key: &str, value: impl std::fmt::Display) {
+        self.origins
+            .push((key.into(), value.to_string(), "default".into()));
+    }
+}
+
+pub fn resolve(cli: &Cli, env: &Env) -> anyhow::Result<Settings> {
+    let path = config::locate(
+        cli.config.as_deref(),
+        env.xdg_config_home.as_deref(),
+        env.home.as_deref(),
+        std::path::Path::new("/etc/mailsend.toml"),
+    )?;
+    let config = match &path {
+        Some(p) => Some(config::load(p)?),
+        None => None,
+    };
+    if config.is_none() && cli.account.is_some() {
+        return Err(Exit::config("--account given but no configuration file was found").into());
+    }
+    let resolved = match &config {
+        Some(c) => c.resolve(cli.account.as_deref())?,
+        None => config::Resolved::default(),
+    };
+    let aliases = config
+        .as_ref()
+        .map(|c| c.aliases.clone())
+        .unwrap_or_default();
+    let mut l = Layers {
+        account: &resolved.account,
+        sources: &resolved.sources,
+        origins: Vec::new(),
+    };
+    if let Some(p) = &path {
+        l.origins
+            .push(("config file".into(), p.display().to_string(), "".into()));
+    }
+
+    // Where to connect.
+    let socket = l.pick("socket", cli.socket.clone(), |a| a.socket.clone());
+    let host = l.pick("host", cli.host.clone(), |a| a.host.clone());
+    let lmtp = match l.pick(
+        "protocol",
+        cli.protocol.map(|p| format!("{p:?}").to_lowercase()),
+        |a| a.protocol.clone(),
+    ) {
+        Some(p) => p.eq_ignore_ascii_case("lmtp"),
+        None => false,
+    };
+    let tls_mode = l.pick(
+        "tls",
+        cli.tls.map(|t| format!("{t:?}").to_lowercase()),
+        |a| a.tls.clone(),
+    );
+    let port_opt = l.pick("port", cli.port, |a| a.port);
+
+    let (endpoint, host_name) = match (socket, host) {
+        (Some(path), _) => (Endpoint::Unix(path.clone()), None),
+        (None, Some(h)) if h.starts_with('/') => (Endpoint::Unix(PathBuf::from(&h)), None),
+        (None, host) => {
+            let given = host.unwrap_or_else(|| {
+                l.note_default("host", "localhost");
+                "localhost".to_string()
+            });
+            let (h, p) = parse_host(&given)?;
+            let implicit = tls_mode.as_deref() == Some("implicit");
+            let port = p.or(port_opt).unwrap_or(if lmtp {
+                24
+            } else if implicit {
+                465
+            } else {
+                25
+            });
+            (
+                Endpoint::Tcp {
+                    host: h.clone(),
+                    port,
+                },
+                Some(h),
+            )
+        }
+    };
+
+    let tls = match tls_mode.as_deref().unwrap_or("auto") {
+        "off" => TlsUse::None,
+        "starttls" => TlsUse::StartTls,
+        "implicit" => TlsUse::Implicit,
+        _ => match &endpoint {
+            Endpoint::Tcp { port: 465, .. } => TlsUse::Implicit,
+            Endpoint::Tcp { host, .. } if !is_loopback(host) => TlsUse::StartTls,
+            _ => TlsUse::None,
+        },
+    };
+
+    let server_name = l.pick("tls_server_name", cli.tls_server_name.clone(), |a| {
+        a.tls_server_name.clone()
+    });
+    let tls_options = TlsOptions {
+        server_name: server_name.or(host_name).unwrap_or_default(),
+        trust_file: l.pick("tls_trust_file", cli.tls_trust_file.clone(), |a| {
+            a.tls_trust_file.clone()
+        }),
+        fingerprint: l.pick("tls_fingerprint", cli.tls_fingerprint.clone(), |a| {
+            a.tls_fingerprint.clone()
+        }),
+        cert_file: l.pick("tls_cert_file", cli.tls_cert_file.clone(), |a| {
+            a.tls_cert_file.clone()
+        }),
+        key_file: l.pick("tls_key_file", cli.tls_key_file.clone(), |a| {
+            a.tls_key_file.clone()
+        }),
+        certcheck: l
+            .pick(
+                "tls_certcheck",
+                cli.tls_certcheck.map(|c| c == cli::OnOff::On),
+                |a| a.tls_certcheck,
+            )
+            .unwrap_or(true),
+    };
+    if tls != TlsUse::None && tls_options.server_name.is_empty() {
+        return Err(Exit::config(
+            "TLS over a Unix socket needs --tls-server-name (the name to verify)",
+        )
+        .into());
+    }
+
+    let timeout_secs = l.pick("timeout", cli.timeout, |a| a.timeout);
+    if let Some(t) = timeout_secs
+        && !(t > 0.0 && t.is_finite()) {
+            return Err(Exit::usage("--timeout must be a positive number of seconds").into());
+        }
+    let timeout = Duration::from_secs_f64(timeout_secs.unwrap_or(60.0));
+    // RFC 5321 §4.5.3.2.6: wait 10 minutes for the reply to the final dot, unless the user said otherwise.
+    let final_timeout = if timeout_secs.is_some() {
+        timeout
+    } else {
+        timeout.max(Duration::from_secs(600))
+    };
+
+    let source_address = match l.pick("source_address", cli.source_address.clone(), |a| {
+        a.source_address.clone()
+    }) {
+        None => None,
+        Some(s) => Some(parse_source(&s)?),
+    };
+
+    let domain = match l.pick("domain", cli.domain.clone(), |a| a.domain.clone()) {
+        Some(d) => d,
+        None => {
+            let d = default_ehlo_name(&env.hostname);
+            l.note_default("domain", &d);
+            d
+        }
+    };
+
+    // Authentication.
+    let user = l.pick("user", cli.user.clone(), |a| a.user.clone());
+    let auth_word = l.pick("auth", cli.auth.clone(), |a| a.auth.clone());
+    let password_command = l.pick("password_command", cli.password_command.clone(), |a| {
+        a.password_command.clone()
+    });
+    let password = resolved.account.password.clone();
+    let auth = match (
+        auth_word.as_deref().map(str::to_ascii_lowercase).as_deref(),
+        user,
+    ) {
+        (Some("off"), _) => None,
+        (None, None) => None,
+        (Some("on") | None, Some(user)) => Some(AuthSettings {
+            mechanism: None,
+            user,
+            password_command,
+            password,
+        }),
+        (Some("on"), None) => {
+            return Err(Exit::config("--auth on needs a user name (--user or `user`)").into());
+        }
+        (Some(mech), user) => {
+            let mechanism = Mechanism::from_name(mech)
+                .ok_or_else(|| Exit::usage(format!("unknown authentication mechanism {mech:?}")))?;
+            let user = user
+                .ok_or_else(|| Exit::config(format!("--auth {mech} needs a user name (--user)")))?;
+            Some(AuthSettings {
+                mechanism: Some(mechanism),
+                user,
+                password_command,
+                password,
+            })
+        }
+    };
+    let allow_plaintext_auth = cli.allow_plaintext_auth
+        || l.pick("allow_plaintext_auth", None, |a| a.allow_plaintext_auth)
+            .unwrap_or(false);
+
+    let debug = l.pick("debug", cli.debug, |a| a.debug).unwrap_or(0);
+    let from = l.pick("from", cli.from.clone(), |a| a.from.clone());
+    let maildomain = l.pick("maildomain", None, |a| a.maildomain.clone());
+    let default_domain = maildomain.clone().unwrap_or_else(|| {
+        let d = default_ehlo_name(&env.hostname);
+        if d.starts_with('[') {
+            env.hostname.clone()
+        } else {
+            d
+        }
+    });
+    let flag = |l: &mut Layers, key, f: fn(&Account) -> Option<bool>, default| {
+        l.pick(key, None, f).unwrap_or(default)
+    };
+    let qualify_headers = flag(&mut l, "qualify_headers", |a| a.qualify_headers, false);
+    let add_missing_from = flag(&mut l, "add_missing_from", |a| a.add_missing_from, true);
+    let add_missing_date = flag(&mut l, "add_missing_date", |a| a.add_missing_date, true);
+    let add_missing_message_id = flag(
+        &mut l,
+        "add_missing_message_id",
+        |a| a.add_missing_message_id,
+        true,
+    );
+    let read_recipients =
+        cli.read_recipients || flag(&mut l, "read_recipients", |a| a.read_recipients, false);
+    let logfile = l.pick("logfile", None, |a| a.logfile.clone());
+    let syslog = flag(&mut l, "syslog", |a| a.syslog, false);
+
+    Ok(Settings {
+        endpoint,
+        lmtp,
+        domain,
+        source_address,
+        timeout,
+        final_timeout,
+        tls,
+        tls_options,
+        auth,
+        allow_plaintext_auth,
+        no_initial_response: cli.no_initial_response,
+        debug,
+        from,
+        full_name: cli.full_name.clone(),
+        maildomain,
+        default_domain,
+        user: env.user.clone().unwrap_or_else(|| "nobody".into()),
+        aliases,
+        qualify_headers,
+        add_missing_from,
+        add_missing_date,
+        add_missing_message_id,
+        read_recipients,
+        body_type: cli.body_type.map(|b| match b {
+            cli::BodyType::EightBitMime => BodyType::EightBitMime,
+            cli::BodyType::SevenBit => BodyType::SevenBit,
+        }),
+        dsn_notify: cli.dsn_notify.clone(),
+        dsn_ret: cli.dsn_ret.clone(),
+        dsn_envid: cli.dsn_envid.clone(),
+        recipients: cli.recipients.clone(),
+        input: cli.input.clone(),
+        // Spec §1: a lone "." ends input only on a terminal (and -i/-oi are accepted either way).
+        dot_ends_input: env.stdin_is_terminal && cli.input.is_none(),
+        logfile,
+        syslog,
+        netrc: env.home.as_ref().map(|h| h.join(".netrc")),
+        origins: l.origins,
+    })
+}
+
+fn parse_source(s: &str) -> Result<SocketAddr, Exit> {
+    if let Ok(a) = s.parse::<SocketAddr>() {
+        return Ok(a);
+    }
+    let (host, port) = parse_host(s)?;
+    let ip: IpAddr = host
+        .parse()
+        .map_err(|_| Exit::usage(format!("--source-address must be an IP address, not {s:?}")))?;
+    Ok(SocketAddr::new(ip, port.unwrap_or(0)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_forms() {
+        assert_eq!(
+            parse_host("mail.example:587").unwrap(),
+            ("mail.example".into(), Some(587))
+        );
+        assert_eq!(
+            parse_host("[::1]:2525").unwrap(),
+            ("::1".into(), Some(2525))
+        );
+        assert_eq!(parse_host("[::1]").unwrap(), ("::1".into(), None));
+        assert_eq!(parse_host("::1").unwrap(), ("::1".into(), None));
+        assert_eq!(
+            parse_host("mail.example").unwrap(),
+            ("mail.example".into(), None)
+        );
+        assert_eq!(parse_host("h:bogus").unwrap_err().code, crate::exit::USAGE);
+    }
+
+    #[test]
+    fn loopback_rule() {
+        assert!(is_loopback("127.0.0.5"));
+        assert!(is_loopback("::1"));
+        assert!(is_loopback("LOCALHOST"));
+        assert!(!is_loopback("mail.example.org"));
+    }
+
+    #[test]
+    fn source_address_forms() {
+        assert_eq!(
+            parse_source("127.0.0.1").unwrap(),
+            "127.0.0.1:0".parse().unwrap()
+        );
+        assert_eq!(
+            parse_source("[::1]:2000").unwrap(),
+            "[::1]:2000".parse().unwrap()
+        );
+        assert!(parse_source("example.org").is_err());
+    }
+}

@@ -1,0 +1,362 @@
+//! What one run of mailsend does, start to finish: settings → input spool → envelope → session →
+//! outcome. main() only maps the result to an exit status.
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+
+use anyhow::Context;
+
+use crate::cli::Cli;
+use crate::exit::{self, Exit};
+use crate::message::envelope::{self, Rewrite};
+use crate::message::headers::{self, MAX_HEADER_BLOCK};
+use crate::message::spool::Spool;
+use crate::password;
+use crate::settings::{self, Env, Settings, TlsUse};
+use crate::smtp::auth::Credentials;
+use crate::smtp::error::Error;
+use crate::smtp::session::{self, AuthRequest, Delivery, Session, SessionOptions, Transaction};
+use crate::smtp::trace::Trace;
+use crate::smtp::transport::{self, Endpoint};
+
+/// The message as it will be sent: the rewritten header section, then the spool from `body_offset`.
+pub struct Prepared {
+    pub transaction: Transaction,
+    pub header: Vec<u8>,
+    pub body_offset: u64,
+}
+
+impl Prepared {
+    /// The whole message, streamed: new header section, then the body straight from the spool.
+    pub fn reader<'a>(&'a self, spool: &'a Spool) -> io::Result<impl Read + 'a> {
+        Ok(io::Cursor::new(&self.header[..]).chain(spool.reader_from(self.body_offset)?))
+    }
+}
+
+pub fn run(cli: &Cli, env: &Env) -> anyhow::Result<u8> {
+    let settings = settings::resolve(cli, env)?;
+    let spool = read_input(&settings)?;
+    let prepared = prepare(&settings, &spool)?;
+    if cli.pretend {
+        pretend(&settings, &prepared, &spool)?;
+        return Ok(exit::OK);
+    }
+    let delivery = deliver(&settings, &prepared, &spool)?;
+    Ok(report(&delivery))
+}
+
+fn read_input(settings: &Settings) -> anyhow::Result<Spool> {
+    match &settings.input {
+        Some(path) => {
+            let mut file = File::open(path).map_err(|e| {
+                Exit::io(format!(
+                    "cannot open the message file {}: {e}",
+                    path.display()
+                ))
+            })?;
+            Spool::read_from(&mut file, false).map_err(|e| {
+                Exit::io(format!(
+                    "cannot read the message file {}: {e}",
+                    path.display()
+                ))
+                .into()
+            })
+        }
+        None => {
+            let stdin = io::stdin();
+            let mut lock = stdin.lock();
+            Spool::read_from(&mut lock, settings.dot_ends_input).map_err(|e| {
+                Exit::io(format!("cannot read the message from standard input: {e}")).into()
+            })
+        }
+    }
+}
+
+/// Apply aliases to a bare name, then qualify names still without `@` with maildomain (spec §2).
+fn expand_recipient(
+    settings: &Settings,
+    address: String,
+    out: &mut Vec<String>,
+) -> anyhow::Result<()> {
+    if address.contains('@') {
+        out.push(address);
+        return Ok(());
+    }
+    let alias = settings
+        .aliases
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(&address))
+        .or_else(|| settings.aliases.get_key_value("default"))
+        .map(|(_, v)| v.clone());
+    if let Some(targets) = alias {
+        for target in envelope::parse_address_list(&targets)? {
+            out.push(qualify(settings, target));
+        }
+        return Ok(());
+    }
+    out.push(qualify(settings, address));
+    Ok(())
+}
+
+fn qualify(settings: &Settings, address: String) -> String {
+    match &settings.maildomain {
+        Some(domain) if !address.contains('@') && !address.is_empty() => {
+            format!("{address}@{domain}")
+        }
+        _ => address,
+    }
+}
+
+pub fn prepare(settings: &Settings, spool: &Spool) -> anyhow::Result<Prepared> {
+    let head = spool
+        .head(MAX_HEADER_BLOCK + 1)
+        .map_err(|e| Exit::io(format!("cannot read the spooled message: {e}")))?;
+    let block = headers::scan(&head)?;
+    let from_headers = envelope::header_envelope(&block)?;
+
+    let mut given = Vec::new();
+    for arg in &settings.recipients {
+        given.extend(envelope::parse_address_list(arg)?);
+    }
+    let from_header_recipients = if settings.read_recipients {
+        from_headers.recipients.clone()
+    } else {
+        Vec::new()
+    };
+    let mut expanded = Vec::new();
+    for r in envelope::merge_recipients(&given, &from_header_recipients) {
+        expand_recipient(settings, r, &mut expanded)?;
+    }
+    let recipients = envelope::merge_recipients(&expanded, &[]);
+    if recipients.is_empty() {
+        return Err(Exit::usage(
+            "no recipients: give the addresses as arguments, or use -t to read them from the To, Cc and Bcc headers",
+        )
+        .into());
+    }
+
+    let sender = match &settings.from {
+        Some(f) if f.is_empty() || f.trim() == "<>" => String::new(),
+        Some(f) => {
+            let mut list = envelope::parse_address_list(f)?;
+            if list.len() != 1 {
+                return Err(Exit::data(format!(
+                    "the envelope sender {f:?} must be exactly one address"
+                ))
+                .into());
+            }
+            qualify(settings, list.remove(0))
+        }
+        None => match &from_headers.sender {
+            Some(s) => qualify(settings, s.clone()),
+            None => format!("{}@{}", settings.user, settings.default_domain),
+        },
+    };
+
+    let header = envelope::rewrite_header_block(
+        &block,
+        &Rewrite {
+            sender: &sender,
+            full_name: settings.full_name.as_deref(),
+            domain: &settings.default_domain,
+            add_from: settings.add_missing_from,
+            add_date: settings.add_missing_date,
+            add_message_id: settings.add_missing_message_id,
+        },
+    )?;
+    let body_len = spool.len().saturating_sub(block.body_offset);
+    let stats = spool.stats();
+    let transaction = Transaction {
+        from: sender,
+        recipients,
+        size: header.len() as u64 + body_len,
+        eight_bit: stats.eight_bit || !header.is_ascii(),
+        body_type: settings.body_type,
+        dsn_notify: settings.dsn_notify.clone(),
+        dsn_ret: settings.dsn_ret.clone(),
+        dsn_envid: settings.dsn_envid.clone(),
+    };
+    Ok(Prepared {
+        transaction,
+        header,
+        body_offset: block.body_offset,
+    })
+}
+
+fn pretend(settings: &Settings, prepared: &Prepared, spool: &Spool) -> anyhow::Result<()> {
+    let out = io::stdout();
+    let mut out = out.lock();
+    writeln!(out, "# settings")?;
+    for (key, value, source) in &settings.origins {
+        if source.is_empty() {
+            writeln!(out, "{key} = {value}")?;
+        } else {
+            writeln!(out, "{key} = {value}    # {source}")?;
+        }
+    }
+    if let Some(auth) = &settings.auth {
+        let source = if auth.password_command.is_some() {
+            "password_command"
+        } else if auth.password.is_some() {
+            "config file"
+        } else {
+            "~/.netrc or a prompt"
+        };
+        writeln!(out, "password = <redacted>    # from {source}")?;
+    }
+    writeln!(out, "# envelope")?;
+    writeln!(out, "MAIL FROM:<{}>", prepared.transaction.from)?;
+    for r in &prepared.transaction.recipients {
+        writeln!(out, "RCPT TO:<{r}>")?;
+    }
+    writeln!(out, "# message ({} bytes)", prepared.transaction.size)?;
+    out.write_all(&prepared.header)?;
+    let mut body = spool.reader_from(prepared.body_offset)?;
+    io::copy(&mut body, &mut out)?;
+    Ok(())
+}
+
+/// Connect, greet, say EHLO, STARTTLS and AUTH as configured: the session every mode starts from.
+pub fn establish(settings: &Settings, trace: Trace, inspect: bool) -> anyhow::Result<Session> {
+    let mut trace = trace;
+    let tls = match settings.tls {
+        TlsUse::None => None,
+        _ => Some(crate::tls::configure(&settings.tls_options, inspect)?),
+    };
+    let credentials = match &settings.auth {
+        Some(auth) => Some(credentials(settings, auth)?),
+        None => None,
+    };
+    match &settings.endpoint {
+        Endpoint::Tcp { host, port } => trace.connect_to(host, *port, settings.source_address),
+        Endpoint::Unix(path) => trace.connect_unix(path),
+    }
+    let stream = transport::connect(
+        &settings.endpoint,
+        settings.source_address,
+        settings.timeout,
+    )?;
+    let (stream, info) = match (&settings.tls, &tls) {
+        (TlsUse::Implicit, Some(tls)) => {
+            let (s, i) = session::secure(stream, tls, &mut trace)?;
+            (s, Some(i))
+        }
+        _ => (stream, None),
+    };
+    let options = SessionOptions {
+        domain: settings.domain.clone(),
+        lmtp: settings.lmtp,
+        timeout: settings.timeout,
+        final_timeout: settings.final_timeout,
+    };
+    let mut session = Session::open(stream, trace, options, info)?;
+    if let Err(e) = session.hello() {
+        session.quit();
+        return Err(e.into());
+    }
+    if let (TlsUse::StartTls, Some(tls)) = (&settings.tls, &tls)
+        && let Err(e) = session.starttls(tls) {
+            session.quit();
+            return Err(e.into());
+        }
+    if let (Some(auth), Some(credentials)) = (&settings.auth, credentials) {
+        let request = AuthRequest {
+            mechanism: auth.mechanism,
+            credentials,
+            initial_response: !settings.no_initial_response,
+            allow_plaintext: settings.allow_plaintext_auth,
+        };
+        if let Err(e) = session.authenticate(&request) {
+            session.quit();
+            return Err(e.into());
+        }
+    }
+    Ok(session)
+}
+
+fn credentials(settings: &Settings, auth: &settings::AuthSettings) -> anyhow::Result<Credentials> {
+    let (host, port) = match &settings.endpoint {
+        Endpoint::Tcp { host, port } => (host.clone(), *port),
+        Endpoint::Unix(_) => (settings.tls_options.server_name.clone(), 0),
+    };
+    let secret = if let Some(command) = &auth.password_command {
+        password::from_command(command)?
+    } else if let Some(p) = &auth.password {
+        p.clone()
+    } else if let Some(p) = settings
+        .netrc
+        .as_deref()
+        .and_then(|n| password::from_netrc(n, &host, &auth.user))
+    {
+        p
+    } else {
+        password::prompt(&auth.user, &host)?
+    };
+    Ok(Credentials {
+        user: auth.user.clone(),
+        secret,
+        host,
+        port,
+    })
+}
+
+fn deliver(settings: &Settings, prepared: &Prepared, spool: &Spool) -> anyhow::Result<Delivery> {
+    let trace = Trace::stderr(settings.debug);
+    let mut session = establish(settings, trace, false)?;
+    let mut data = prepared
+        .reader(spool)
+        .context("cannot read the spooled message")?;
+    let result = session.send(&prepared.transaction, &mut data);
+    session.quit();
+    match result {
+        Ok(delivery) => Ok(delivery),
+        Err(e) => Err(explain(e, &prepared.transaction)),
+    }
+}
+
+/// Add to an engine error which recipients did not get the message.
+fn explain(error: Error, tx: &Transaction) -> anyhow::Error {
+    let everyone: Vec<String> = tx.recipients.iter().map(|r| format!("<{r}>")).collect();
+    let note = match &error {
+        Error::UnknownOutcome { .. } => format!("recipients: {}", everyone.join(", ")),
+        Error::RecipientsRefused { .. } => "the message was not delivered to anyone".to_string(),
+        _ => format!("the message was not delivered to {}", everyone.join(", ")),
+    };
+    anyhow::Error::new(error).context(note)
+}
+
+/// Partial refusals: name them and who did get the message; the status says which kind.
+fn report(delivery: &Delivery) -> u8 {
+    if delivery.refused.is_empty() {
+        return exit::OK;
+    }
+    let mut err = io::stderr().lock();
+    for (rcpt, reply) in &delivery.refused {
+        let _ = writeln!(err, "mailsend: the server refused <{rcpt}>: {reply}");
+    }
+    let got: Vec<String> = delivery
+        .delivered
+        .iter()
+        .map(|r| format!("<{r}>"))
+        .collect();
+    let _ = writeln!(
+        err,
+        "mailsend: the message was delivered to {}",
+        got.join(", ")
+    );
+    exit::for_refusals(delivery.refused.iter().map(|(_, r)| r))
+}
+
+/// `--generate`: the man page or a completion script, from the clap definition (one source of truth).
+pub fn generate(what: crate::cli::Generate, out: &mut dyn Write) -> io::Result<()> {
+    use clap_complete::Shell;
+    let mut command = crate::cli::command();
+    let shell = match what {
+        crate::cli::Generate::Man => return clap_mangen::Man::new(command).render(out),
+        crate::cli::Generate::Bash => Shell::Bash,
+        crate::cli::Generate::Zsh => Shell::Zsh,
+        crate::cli::Generate::Fish => Shell::Fish,
+    };
+    clap_complete::generate(shell, &mut command, "mailsend", out);
+    Ok(())
+}

@@ -1,0 +1,173 @@
+//! Value checks for the keys of an account table, run while deserialising so that a bad value is reported
+//! at the line of the value itself (spec §8: "a bad value … names the file, the line and the key").
+//!
+//! Every function here is a serde `deserialize_with` hook returning `Some(value)`; TOML has no null, so a
+//! present key is always `Some`, and `#[serde(default)]` gives `None` for an absent one. Each hook takes the
+//! value as a [`toml::Value`] first, so the error text is ours ("expected auto, off, starttls or implicit")
+//! rather than serde's type jargon. The key name and table are added by the caller, which knows the span.
+//! Enumerated values are stored lowercased so that later code compares them exactly.
+
+use serde::Deserialize as _;
+use serde::de::{Deserializer, Error as _};
+use toml::Value;
+
+use crate::secret::Secret;
+
+/// One of a fixed set of words, case-insensitive; stored lowercased.
+fn choice<'de, D: Deserializer<'de>>(
+    d: D,
+    allowed: &[&str],
+    expected: &str,
+) -> Result<Option<String>, D::Error> {
+    let value = Value::deserialize(d)?;
+    if let Value::String(s) = &value {
+        let lower = s.to_ascii_lowercase();
+        if allowed.contains(&lower.as_str()) {
+            return Ok(Some(lower));
+        }
+    }
+    Err(D::Error::custom(format!(
+        "expected {expected}, not {value}"
+    )))
+}
+
+pub(super) fn protocol<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    choice(d, &["smtp", "lmtp"], "smtp or lmtp")
+}
+
+pub(super) fn tls<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    choice(
+        d,
+        &["auto", "off", "starttls", "implicit"],
+        "auto, off, starttls or implicit",
+    )
+}
+
+/// The mechanisms of spec §5; `on` and `off` select automatic choice or none.
+pub(super) fn auth<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    choice(
+        d,
+        &[
+            "on",
+            "off",
+            "plain",
+            "login",
+            "cram-md5",
+            "scram-sha-256",
+            "xoauth2",
+            "oauthbearer",
+        ],
+        "on, off, plain, login, cram-md5, scram-sha-256, xoauth2 or oauthbearer",
+    )
+}
+
+/// `tls_certcheck` mirrors the `--tls-certcheck on|off` option, so both TOML booleans and the option's
+/// words are accepted.
+pub(super) fn on_off<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    let value = Value::deserialize(d)?;
+    match &value {
+        Value::Boolean(b) => Ok(Some(*b)),
+        Value::String(s) if s.eq_ignore_ascii_case("on") => Ok(Some(true)),
+        Value::String(s) if s.eq_ignore_ascii_case("off") => Ok(Some(false)),
+        _ => Err(D::Error::custom(format!(
+            "expected true, false, \"on\" or \"off\", not {value}"
+        ))),
+    }
+}
+
+pub(super) fn port<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u16>, D::Error> {
+    let value = Value::deserialize(d)?;
+    match &value {
+        Value::Integer(n) => match u16::try_from(*n) {
+            Ok(port) if port != 0 => Ok(Some(port)),
+            _ => Err(D::Error::custom(format!(
+                "expected a port number from 1 to 65535, not {n}"
+            ))),
+        },
+        _ => Err(D::Error::custom(format!(
+            "expected a port number from 1 to 65535, not {value}"
+        ))),
+    }
+}
+
+/// Debug levels of spec §6.
+pub(super) fn debug<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u8>, D::Error> {
+    let value = Value::deserialize(d)?;
+    match &value {
+        Value::Integer(n @ 0..=2) => Ok(u8::try_from(*n).ok()),
+        _ => Err(D::Error::custom(format!("expected 0, 1 or 2, not {value}"))),
+    }
+}
+
+/// Seconds, integer or fractional; zero, negative, infinite and NaN would disable or break the bound on
+/// every wait for the server that spec §1 `--timeout` promises.
+pub(super) fn timeout<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    let value = Value::deserialize(d)?;
+    #[allow(clippy::cast_precision_loss)] // a timeout of 2^53 seconds is as good as exact
+    let seconds = match &value {
+        Value::Integer(n) => Some(*n as f64),
+        Value::Float(f) => Some(*f),
+        _ => None,
+    };
+    match seconds {
+        Some(s) if s.is_finite() && s > 0.0 => Ok(Some(s)),
+        _ => Err(D::Error::custom(format!(
+            "expected a number of seconds greater than 0, not {value}"
+        ))),
+    }
+}
+
+/// A string that goes into a command line or a header: CR, LF or NUL in it would let the file inject
+/// commands or headers (RFC 5321 §2.3.8 forbids bare CR and LF; security catalogue, header injection).
+pub(super) fn line<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let value = Value::deserialize(d)?;
+    match value {
+        Value::String(s) => single_line(&s).map(|()| Some(s)).map_err(D::Error::custom),
+        other => Err(D::Error::custom(format!("expected a string, not {other}"))),
+    }
+}
+
+/// A host name: a one-line string that is not empty.
+pub(super) fn host<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    match line(d)? {
+        Some(s) if s.is_empty() => Err(D::Error::custom("expected a host name, not \"\"")),
+        other => Ok(other),
+    }
+}
+
+/// The `--tls-fingerprint` form of spec §1: SHA-256 as hex, colons optional.
+pub(super) fn fingerprint<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let value = Value::deserialize(d)?;
+    if let Value::String(s) = &value {
+        let digits: Vec<char> = s.chars().filter(|c| *c != ':').collect();
+        if digits.len() == 64 && digits.iter().all(char::is_ascii_hexdigit) {
+            return Ok(Some(s.clone()));
+        }
+    }
+    Err(D::Error::custom(format!(
+        "expected a SHA-256 fingerprint as 64 hex digits (colons optional), not {value}"
+    )))
+}
+
+/// The password never appears in the error: a wrong type says only what was expected (catalogue 25).
+pub(super) fn password<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Secret>, D::Error> {
+    match Value::deserialize(d) {
+        Ok(Value::String(s)) => Ok(Some(Secret::new(s))),
+        _ => Err(D::Error::custom("expected a string")),
+    }
+}
+
+/// The check behind [`line`], shared with the alias values.
+pub(super) fn single_line(s: &str) -> Result<(), String> {
+    match s.chars().find(|c| matches!(c, '\r' | '\n' | '\0')) {
+        Some(c) => Err(format!(
+            "must not contain {}",
+            match c {
+                '\r' => "CR",
+                '\n' => "LF",
+                _ => "NUL",
+            }
+        )),
+        None => Ok(()),
+    }
+}

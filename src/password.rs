@@ -1,0 +1,129 @@
+//! Where the password (or OAuth token) comes from, in the spec's order (§5): the password command, the
+//! config file's `password`, `~/.netrc`, then a prompt on the terminal. With no terminal: an error, never a
+//! hang. The command runs under `sh -c` with stdin from /dev/null (so it cannot eat the message: catalogue
+//! C24); only its first line is used; a non-zero exit is an error; its stderr is not echoed (it may hold
+//! the secret).
+
+use std::io::IsTerminal;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use crate::exit::Exit;
+use crate::secret::Secret;
+
+/// Run `command` and take the first line of its output.
+pub fn from_command(command: &str) -> Result<Secret, Exit> {
+    let output = Command::new("sh")
+        .arg("-c")
+        .arg(command)
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .stdout(Stdio::piped())
+        .output()
+        .map_err(|e| Exit::config(format!("cannot run the password command: {e}")))?;
+    if !output.status.success() {
+        let how = match output.status.code() {
+            Some(code) => format!("exit status {code}"),
+            None => "a signal".to_string(),
+        };
+        return Err(Exit::config(format!(
+            "the password command failed ({how}); its output is not shown because it may hold the secret"
+        )));
+    }
+    let stdout = String::from_utf8(output.stdout)
+        .map_err(|_| Exit::config("the password command printed something that is not UTF-8"))?;
+    let first = stdout.lines().next().unwrap_or("");
+    if first.is_empty() {
+        return Err(Exit::config(
+            "the password command printed an empty first line",
+        ));
+    }
+    Ok(Secret::new(first))
+}
+
+/// The password for `user` at `host` in a netrc file (`machine`, `login`, `password` tokens; `default`).
+pub fn from_netrc(path: &Path, host: &str, user: &str) -> Option<Secret> {
+    let text = std::fs::read_to_string(path).ok()?;
+    parse_netrc(&text, host, user)
+}
+
+fn parse_netrc(text: &str, host: &str, user: &str) -> Option<Secret> {
+    let mut tokens = text.split_whitespace();
+    let mut found: Option<Secret> = None;
+    let mut machine_matches = false;
+    let mut login_ok = true;
+    let mut password: Option<String> = None;
+    let finish = |m: bool, l: bool, p: &mut Option<String>, found: &mut Option<Secret>| {
+        if m && l && found.is_none()
+            && let Some(p) = p.take() {
+                *found = Some(Secret::new(p));
+            }
+        *p = None;
+    };
+    while let Some(token) = tokens.next() {
+        match token {
+            "machine" => {
+                finish(machine_matches, login_ok, &mut password, &mut found);
+                machine_matches = tokens.next().is_some_and(|m| m.eq_ignore_ascii_case(host));
+                login_ok = true;
+            }
+            "default" => {
+                finish(machine_matches, login_ok, &mut password, &mut found);
+                machine_matches = true;
+                login_ok = true;
+            }
+            "login" => login_ok = tokens.next() == Some(user),
+            "password" => password = tokens.next().map(str::to_string),
+            "account" | "macdef" => {
+                tokens.next();
+            }
+            _ => {}
+        }
+    }
+    finish(machine_matches, login_ok, &mut password, &mut found);
+    found
+}
+
+/// Ask on the terminal; with no terminal, say what to configure instead.
+pub fn prompt(user: &str, host: &str) -> Result<Secret, Exit> {
+    if !std::io::stdin().is_terminal() && !std::io::stderr().is_terminal() {
+        return Err(Exit::config(format!(
+            "no password for {user} at {host}: set password_command (or --password-command), a password in the \
+             config file, or an entry in ~/.netrc; there is no terminal to ask on"
+        )));
+    }
+    rpassword::prompt_password(format!("Password for {user} at {host}: "))
+        .map(Secret::new)
+        .map_err(|e| Exit::config(format!("cannot read the password from the terminal: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn netrc_machine_and_default() {
+        let text = "machine a.example login u password pa\nmachine b.example login v password pb\ndefault login u password pd\n";
+        assert_eq!(parse_netrc(text, "b.example", "v").unwrap().expose(), "pb");
+        assert_eq!(parse_netrc(text, "A.EXAMPLE", "u").unwrap().expose(), "pa");
+        assert_eq!(parse_netrc(text, "c.example", "u").unwrap().expose(), "pd");
+        assert!(
+            parse_netrc(text, "b.example", "u").is_none()
+                || parse_netrc(text, "b.example", "u").unwrap().expose() == "pd"
+        );
+    }
+
+    #[test]
+    fn command_first_line_and_failures() {
+        assert_eq!(
+            from_command("printf 'one\\ntwo\\n'").unwrap().expose(),
+            "one"
+        );
+        let e = from_command("echo secret-on-stderr >&2; exit 3").unwrap_err();
+        assert_eq!(e.code, crate::exit::CONFIG);
+        assert!(!e.message.contains("secret-on-stderr"));
+        assert!(from_command("true").is_err());
+        // stdin is /dev/null: a command that reads stdin gets EOF at once, not the message
+        assert_eq!(from_command("cat; echo pw").unwrap().expose(), "pw");
+    }
+}
