@@ -112,7 +112,13 @@ pub fn prepare(settings: &Settings, spool: &Spool) -> anyhow::Result<Prepared> {
         .head(MAX_HEADER_BLOCK + 1)
         .map_err(|e| Exit::io(format!("cannot read the spooled message: {e}")))?;
     let block = headers::scan(&head)?;
-    let from_headers = envelope::header_envelope(&block)?;
+    // The header envelope is parsed only when it is used, so a malformed From does not block a send
+    // whose sender and recipients all come from the command line.
+    let from_headers = if settings.read_recipients || settings.from.is_none() {
+        envelope::header_envelope(&block)?
+    } else {
+        envelope::HeaderEnvelope { sender: None, recipients: Vec::new(), resent: false }
+    };
 
     let mut given = Vec::new();
     for arg in &settings.recipients {

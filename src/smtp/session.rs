@@ -101,6 +101,8 @@ impl Stream for Detached {
 
 const READ_CHUNK: usize = 16 * 1024;
 const WRITE_CHUNK: usize = 64 * 1024;
+/// BDAT chunk size: large enough that the reply after each chunk costs little, small enough to bound memory.
+const BDAT_CHUNK: usize = 1024 * 1024;
 
 pub struct Session {
     stream: Box<dyn Stream>,
@@ -114,6 +116,46 @@ pub struct Session {
     tls: Option<PeerInfo>,
     /// The connection may no longer be used (421, lost, out of step): no RSET, no QUIT.
     broken: bool,
+    /// QUIT already went out with the end of the data (pipelining).
+    quit_sent: bool,
+}
+
+/// How the message body goes: DATA and a dot, or BDAT chunks.
+enum Body {
+    Data,
+    Chunks(Chunker),
+}
+
+/// State of a BDAT transfer: the encoder, the chunk being built, and whether the input is done.
+struct Chunker {
+    encoder: DataEncoder,
+    input: Vec<u8>,
+    buf: Vec<u8>,
+    eof: bool,
+    last: bool,
+}
+
+impl Chunker {
+    fn new() -> Chunker {
+        Chunker {
+            encoder: DataEncoder::plain(),
+            input: vec![0; WRITE_CHUNK],
+            buf: Vec::with_capacity(BDAT_CHUNK + WRITE_CHUNK),
+            eof: false,
+            last: false,
+        }
+    }
+}
+
+/// Read from the message, retrying interrupted reads; a failure is an input error (exit 74).
+fn read_input(data: &mut dyn Read, buf: &mut [u8]) -> Result<usize, Error> {
+    loop {
+        match data.read(buf) {
+            Ok(n) => return Ok(n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Error::Input(e)),
+        }
+    }
 }
 
 /// Wrap `stream` in TLS and finish the handshake; report it in the trace.
@@ -161,6 +203,7 @@ impl Session {
             esmtp: false,
             tls,
             broken: false,
+            quit_sent: false,
         };
         session.read_greeting()?;
         Ok(session)
@@ -361,8 +404,10 @@ impl Session {
         }
     }
 
-    /// MAIL, RCPT for each recipient, DATA and the data; pipelined when the server offers PIPELINING
-    /// (RFC 2920), with the same outcome for every reply as without.
+    /// MAIL, RCPT for each recipient, then DATA and the data, or BDAT chunks when the server offers
+    /// CHUNKING (RFC 3030). Pipelined when the server offers PIPELINING (RFC 2920): MAIL, every RCPT and
+    /// DATA (or the first BDAT chunk) go in one write, the end of the data and QUIT in another; every reply
+    /// is still read in order and leads to exactly the outcome it would have without pipelining.
     pub fn send(&mut self, tx: &Transaction, data: &mut dyn Read) -> Result<Delivery, Error> {
         let mail = self.mail_command(tx)?;
         let rcpts: Vec<Command> = tx
@@ -379,32 +424,38 @@ impl Session {
             r.validate()?;
         }
         let pipelining = self.esmtp && self.caps.pipelining();
+        let mut body = match self.esmtp && self.caps.chunking() {
+            true => Body::Chunks(Chunker::new()),
+            false => Body::Data,
+        };
 
+        self.queue(&mail)?;
         if pipelining {
-            self.queue(&mail)?;
             for r in &rcpts {
                 self.queue(r)?;
             }
-            self.queue(&Command::Data)?;
-            self.flush(Stage::Mail)?;
-        } else {
-            self.queue(&mail)?;
-            self.flush(Stage::Mail)?;
+            match &mut body {
+                Body::Data => self.queue(&Command::Data)?,
+                Body::Chunks(chunker) => self.queue_chunk(chunker, data, true)?,
+            }
         }
+        self.flush(Stage::Mail)?;
 
         // MAIL
         let reply = self.read_reply(Stage::Mail)?;
         if !pipelining {
             self.expect_quiet(Stage::Mail)?;
         }
-        let mail_refused = if reply.code == 250 { None } else { Some(reply) };
+        let mail_refused = (reply.code != 250).then_some(reply);
         if let Some(reply) = &mail_refused
-            && (reply.code == 421 || !pipelining) {
-                return self.fail_transaction(Error::Rejected {
-                    stage: Stage::Mail,
-                    reply: reply.clone(),
-                });
-            }
+            && (reply.code == 421 || !pipelining)
+        {
+            let error = Error::Rejected {
+                stage: Stage::Mail,
+                reply: reply.clone(),
+            };
+            return self.fail_transaction(error);
+        }
 
         // RCPT
         let mut accepted = Vec::new();
@@ -430,12 +481,28 @@ impl Session {
                 refused.push((rcpt.clone(), reply));
             }
         }
+        if !pipelining && accepted.is_empty() {
+            return self.fail_transaction(Error::RecipientsRefused { refused });
+        }
 
-        // DATA
-        if !pipelining {
-            if accepted.is_empty() {
-                return self.fail_transaction(Error::RecipientsRefused { refused });
+        match body {
+            Body::Data => self.send_data_command(data, pipelining, mail_refused, accepted, refused),
+            Body::Chunks(chunker) => {
+                self.send_chunks(chunker, data, pipelining, mail_refused, accepted, refused)
             }
+        }
+    }
+
+    /// DATA, 354, the dot-stuffed data and the final dot (RFC 5321 §4.1.1.4).
+    fn send_data_command(
+        &mut self,
+        data: &mut dyn Read,
+        pipelining: bool,
+        mail_refused: Option<Reply>,
+        accepted: Vec<String>,
+        refused: Vec<Refusal>,
+    ) -> Result<Delivery, Error> {
+        if !pipelining {
             self.queue(&Command::Data)?;
             self.flush(Stage::Data)?;
         }
@@ -449,13 +516,11 @@ impl Session {
             });
         }
         if let Some(mail_reply) = mail_refused {
-            return self.abandon_data(
-                reply,
-                Error::Rejected {
-                    stage: Stage::Mail,
-                    reply: mail_reply,
-                },
-            );
+            let error = Error::Rejected {
+                stage: Stage::Mail,
+                reply: mail_reply,
+            };
+            return self.abandon_data(reply, error);
         }
         if accepted.is_empty() {
             return self.abandon_data(reply, Error::RecipientsRefused { refused });
@@ -466,9 +531,150 @@ impl Session {
                 reply,
             });
         }
-
         self.transfer(data, DataEncoder::dot_stuffing())?;
+        self.end_data(pipelining)?;
         self.final_replies(accepted, refused)
+    }
+
+    /// BDAT chunks, the last marked LAST (RFC 3030 §2); no dot-stuffing, the same CRLF normalisation.
+    fn send_chunks(
+        &mut self,
+        mut chunker: Chunker,
+        data: &mut dyn Read,
+        pipelining: bool,
+        mail_refused: Option<Reply>,
+        accepted: Vec<String>,
+        refused: Vec<Refusal>,
+    ) -> Result<Delivery, Error> {
+        if !pipelining {
+            self.queue_chunk(&mut chunker, data, false)?;
+            self.flush_data()?;
+        }
+        loop {
+            let last = chunker.last;
+            if last && !(mail_refused.is_some() || accepted.is_empty()) {
+                return self.final_replies(accepted, refused);
+            }
+            let reply = self.read_reply(Stage::DataTransfer)?;
+            self.trace.data_reply(reply.code, &reply.message());
+            if reply.code == 421 {
+                return Err(Error::Rejected {
+                    stage: Stage::DataTransfer,
+                    reply,
+                });
+            }
+            if let Some(mail_reply) = mail_refused {
+                return self.fail_transaction(Error::Rejected {
+                    stage: Stage::Mail,
+                    reply: mail_reply,
+                });
+            }
+            if accepted.is_empty() {
+                return self.fail_transaction(Error::RecipientsRefused { refused });
+            }
+            if reply.code != 250 {
+                return self.fail_transaction(Error::Rejected {
+                    stage: Stage::DataTransfer,
+                    reply,
+                });
+            }
+            self.expect_quiet(Stage::DataTransfer)?;
+            self.queue_chunk(&mut chunker, data, pipelining)?;
+            self.flush_data()?;
+        }
+    }
+
+    /// Encode the next chunk (up to [`BDAT_CHUNK`] octets) and queue `BDAT n [LAST]` with it; after the
+    /// last chunk, QUIT too when pipelining.
+    fn queue_chunk(
+        &mut self,
+        chunker: &mut Chunker,
+        data: &mut dyn Read,
+        pipelining: bool,
+    ) -> Result<(), Error> {
+        chunker.buf.clear();
+        while !chunker.eof && chunker.buf.len() < BDAT_CHUNK {
+            let n = read_input(data, &mut chunker.input)?;
+            if n == 0 {
+                chunker.eof = true;
+                chunker.encoder.finish(&mut chunker.buf);
+            } else {
+                chunker
+                    .encoder
+                    .encode(&chunker.input[..n], &mut chunker.buf);
+            }
+        }
+        chunker.last = chunker.eof;
+        let cmd = Command::Bdat {
+            size: chunker.buf.len() as u64,
+            last: chunker.last,
+        };
+        self.queue(&cmd)?;
+        self.trace.data_begin();
+        self.trace.data_chunk(&chunker.buf);
+        self.trace.data_end(chunker.buf.len() as u64);
+        self.wbuf.extend_from_slice(&chunker.buf);
+        if chunker.last && pipelining {
+            self.queue(&Command::Quit)?;
+            self.quit_sent = true;
+        }
+        Ok(())
+    }
+
+    /// The tail of the data goes out with QUIT when pipelining (RFC 2920 §3.1 allows QUIT after the dot).
+    fn end_data(&mut self, pipelining: bool) -> Result<(), Error> {
+        if pipelining {
+            self.queue(&Command::Quit)?;
+            self.quit_sent = true;
+        }
+        self.flush_data()
+    }
+
+    /// `--quit-after mail|rcpt`: MAIL, and with `through_rcpt` every RCPT, one at a time, then stop
+    /// (the caller QUITs). Refusals end it with the same errors as a real send.
+    pub fn envelope_only(&mut self, tx: &Transaction, through_rcpt: bool) -> Result<(), Error> {
+        let mail = self.mail_command(tx)?;
+        let reply = self.command(mail, Stage::Mail)?;
+        if reply.code != 250 {
+            return Err(Error::Rejected {
+                stage: Stage::Mail,
+                reply,
+            });
+        }
+        if !through_rcpt {
+            return Ok(());
+        }
+        let mut refused = Vec::new();
+        for rcpt in &tx.recipients {
+            let cmd = Command::Rcpt {
+                to: rcpt.clone(),
+                params: self.rcpt_params(tx),
+            };
+            let reply = self.command(cmd, Stage::Rcpt)?;
+            if reply.code == 421 {
+                return Err(Error::Rejected {
+                    stage: Stage::Rcpt,
+                    reply,
+                });
+            }
+            if reply.code != 250 && reply.code != 251 {
+                refused.push((rcpt.clone(), reply));
+            }
+        }
+        if !refused.is_empty() {
+            return Err(Error::RecipientsRefused { refused });
+        }
+        Ok(())
+    }
+
+    /// `--interactive` DATA: after the caller's `DATA` got 354, send `data` dot-stuffed and return the
+    /// reply to the final dot.
+    pub fn send_data(&mut self, data: &mut dyn Read) -> Result<Reply, Error> {
+        self.transfer(data, DataEncoder::dot_stuffing())?;
+        self.end_data(false)?;
+        let reply = self.read_reply(Stage::FinalReply)?;
+        self.trace.data_reply(reply.code, &reply.message());
+        Ok(reply)
     }
 
     /// After the data: one reply, or (LMTP) one per accepted recipient.
@@ -546,9 +752,12 @@ impl Session {
     /// RSET after a refusal that leaves the connection usable (smtplib's _rset), then the error.
     fn fail_transaction(&mut self, error: Error) -> Result<Delivery, Error> {
         if !self.broken
-            && self.queue(&Command::Rset).is_ok() && self.flush(Stage::Mail).is_ok() {
-                let _ = self.read_reply(Stage::Mail);
-            }
+            && !self.quit_sent
+            && self.queue(&Command::Rset).is_ok()
+            && self.flush(Stage::Mail).is_ok()
+        {
+            let _ = self.read_reply(Stage::Mail);
+        }
         Err(error)
     }
 
@@ -564,12 +773,13 @@ impl Session {
         if self.esmtp {
             if self.caps.has("SIZE") {
                 if let Some(limit) = self.caps.size_limit()
-                    && tx.size > limit {
-                        return Err(Error::MessageTooBig {
-                            size: tx.size,
-                            limit,
-                        });
-                    }
+                    && tx.size > limit
+                {
+                    return Err(Error::MessageTooBig {
+                        size: tx.size,
+                        limit,
+                    });
+                }
                 params.push(format!("SIZE={}", tx.size));
             }
             if self.caps.eightbitmime() {
@@ -605,20 +815,20 @@ impl Session {
         }
     }
 
-    /// Stream the data through the encoder, one write per 64 KiB, then the end of data.
+    /// Stream the data through the encoder, one write per 64 KiB; the tail (with the end of data) stays
+    /// queued for [`Session::end_data`].
     fn transfer(&mut self, data: &mut dyn Read, mut encoder: DataEncoder) -> Result<(), Error> {
         self.trace.data_begin();
         let mut input = vec![0u8; WRITE_CHUNK];
         let mut total = 0u64;
         loop {
-            let n = match data.read(&mut input) {
+            let n = match read_input(data, &mut input) {
                 Ok(0) => break,
                 Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
-                    // Never send the final dot for data we could not read (catalogue F43).
+                    // Never send the end of the data for data we could not read (catalogue F43).
                     self.broken = true;
-                    return Err(Error::Input(e));
+                    return Err(e);
                 }
             };
             let start = self.wbuf.len();
@@ -643,7 +853,7 @@ impl Session {
                 ),
             );
         }
-        self.flush_data()
+        Ok(())
     }
 
     /// A write failure during the data: if the server said why (a 5xx before closing, catalogue E37),
@@ -766,7 +976,15 @@ impl Session {
 
     /// QUIT when the connection is still in step; a missing 221 is not an error (spec §3).
     pub fn quit(mut self) -> Trace {
-        if !self.broken && self.queue(&Command::Quit).is_ok() && self.flush(Stage::Quit).is_ok() {
+        if self.quit_sent && !self.broken {
+            let _ = self
+                .stream
+                .set_timeout(self.opts.timeout.min(Duration::from_secs(10)));
+            let _ = self.read_reply(Stage::Quit);
+        } else if !self.broken
+            && self.queue(&Command::Quit).is_ok()
+            && self.flush(Stage::Quit).is_ok()
+        {
             let _ = self
                 .stream
                 .set_timeout(self.opts.timeout.min(Duration::from_secs(10)));
