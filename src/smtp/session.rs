@@ -9,7 +9,7 @@
 //! never reused (catalogue D31).
 
 use std::io::{self, Read, Write};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::auth::{AUTO_ORDER, Credentials, Exchange, MAX_CHALLENGES, Mechanism};
 use super::capabilities::Capabilities;
@@ -97,6 +97,9 @@ impl Stream for Detached {
     fn set_timeout(&self, _: Duration) -> io::Result<()> {
         Ok(())
     }
+    fn bound_reads(&self, _: Duration) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 const READ_CHUNK: usize = 16 * 1024;
@@ -118,6 +121,9 @@ pub struct Session {
     broken: bool,
     /// QUIT already went out with the end of the data (pipelining).
     quit_sent: bool,
+    /// How long the next reply may take in all (not per read: a server that trickles bytes cannot
+    /// stretch it).
+    wait: Duration,
 }
 
 /// How the message body goes: DATA and a dot, or BDAT chunks.
@@ -192,6 +198,7 @@ impl Session {
         opts: SessionOptions,
         tls: Option<PeerInfo>,
     ) -> Result<Session, Error> {
+        let opts_timeout = opts.timeout;
         let mut session = Session {
             stream,
             rbuf: Vec::new(),
@@ -204,6 +211,7 @@ impl Session {
             tls,
             broken: false,
             quit_sent: false,
+            wait: opts_timeout,
         };
         session.read_greeting()?;
         Ok(session)
@@ -683,9 +691,7 @@ impl Session {
         accepted: Vec<String>,
         mut refused: Vec<Refusal>,
     ) -> Result<Delivery, Error> {
-        self.stream
-            .set_timeout(self.opts.final_timeout)
-            .map_err(|e| Error::io(Stage::FinalReply, e))?;
+        self.wait = self.opts.final_timeout;
         let expected = if self.opts.lmtp { accepted.len() } else { 1 };
         let mut delivered = Vec::new();
         let mut last = None;
@@ -725,9 +731,7 @@ impl Session {
             }
             last = Some(reply);
         }
-        self.stream
-            .set_timeout(self.opts.timeout)
-            .map_err(|e| Error::io(Stage::Quit, e))?;
+        self.wait = self.opts.timeout;
         if self.opts.lmtp && delivered.is_empty() {
             return Err(Error::RecipientsRefused { refused });
         }
@@ -862,7 +866,7 @@ impl Session {
         match self.flush(Stage::DataTransfer) {
             Ok(()) => Ok(()),
             Err(e) => {
-                let _ = self.stream.set_timeout(Duration::from_secs(1));
+                self.wait = Duration::from_secs(1);
                 self.broken = false;
                 let said = self.read_reply(Stage::DataTransfer).ok();
                 self.broken = true;
@@ -930,6 +934,7 @@ impl Session {
         if self.broken {
             return Err(Error::Closed { stage });
         }
+        let deadline = Instant::now() + self.wait;
         loop {
             match reply::parse(&self.rbuf) {
                 Ok(Parsed::Complete {
@@ -954,6 +959,15 @@ impl Session {
                     return Err(Error::Protocol { stage, source });
                 }
             }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                self.broken = true;
+                return Err(Error::Timeout { stage });
+            }
+            if let Err(e) = self.stream.bound_reads(left) {
+                self.broken = true;
+                return Err(Error::io(stage, e));
+            }
             let start = self.rbuf.len();
             self.rbuf.resize(start + READ_CHUNK, 0);
             let result = self.stream.read(&mut self.rbuf[start..]);
@@ -977,17 +991,13 @@ impl Session {
     /// QUIT when the connection is still in step; a missing 221 is not an error (spec §3).
     pub fn quit(mut self) -> Trace {
         if self.quit_sent && !self.broken {
-            let _ = self
-                .stream
-                .set_timeout(self.opts.timeout.min(Duration::from_secs(10)));
+            self.wait = self.opts.timeout.min(Duration::from_secs(10));
             let _ = self.read_reply(Stage::Quit);
         } else if !self.broken
             && self.queue(&Command::Quit).is_ok()
             && self.flush(Stage::Quit).is_ok()
         {
-            let _ = self
-                .stream
-                .set_timeout(self.opts.timeout.min(Duration::from_secs(10)));
+            self.wait = self.opts.timeout.min(Duration::from_secs(10));
             let _ = self.read_reply(Stage::Quit);
         }
         self.trace

@@ -20,6 +20,8 @@ use super::error::{Error, Stage};
 pub trait Stream: Read + Write + Send {
     /// Bound every later read and write by `timeout`.
     fn set_timeout(&self, timeout: Duration) -> io::Result<()>;
+    /// Bound only the reads (the session sets what is left of a reply's deadline before each read).
+    fn bound_reads(&self, timeout: Duration) -> io::Result<()>;
 }
 
 impl Stream for TcpStream {
@@ -27,12 +29,18 @@ impl Stream for TcpStream {
         self.set_read_timeout(Some(timeout))?;
         self.set_write_timeout(Some(timeout))
     }
+    fn bound_reads(&self, timeout: Duration) -> io::Result<()> {
+        self.set_read_timeout(Some(timeout))
+    }
 }
 
 impl Stream for UnixStream {
     fn set_timeout(&self, timeout: Duration) -> io::Result<()> {
         self.set_read_timeout(Some(timeout))?;
         self.set_write_timeout(Some(timeout))
+    }
+    fn bound_reads(&self, timeout: Duration) -> io::Result<()> {
+        self.set_read_timeout(Some(timeout))
     }
 }
 
@@ -42,6 +50,9 @@ pub type TlsStream = rustls::StreamOwned<rustls::ClientConnection, Box<dyn Strea
 impl Stream for TlsStream {
     fn set_timeout(&self, timeout: Duration) -> io::Result<()> {
         self.sock.set_timeout(timeout)
+    }
+    fn bound_reads(&self, timeout: Duration) -> io::Result<()> {
+        self.sock.bound_reads(timeout)
     }
 }
 
