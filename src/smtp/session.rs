@@ -990,13 +990,11 @@ impl Session {
 
     /// QUIT when the connection is still in step; a missing 221 is not an error (spec §3).
     pub fn quit(mut self) -> Trace {
-        if self.quit_sent && !self.broken {
-            self.wait = self.opts.timeout.min(Duration::from_secs(10));
-            let _ = self.read_reply(Stage::Quit);
-        } else if !self.broken
-            && self.queue(&Command::Quit).is_ok()
-            && self.flush(Stage::Quit).is_ok()
-        {
+        let sent = self.quit_sent
+            || (!self.broken
+                && self.queue(&Command::Quit).is_ok()
+                && self.flush(Stage::Quit).is_ok());
+        if sent && !self.broken {
             self.wait = self.opts.timeout.min(Duration::from_secs(10));
             let _ = self.read_reply(Stage::Quit);
         }
