@@ -112,12 +112,25 @@ pub fn prepare(settings: &Settings, spool: &Spool) -> anyhow::Result<Prepared> {
         .head(MAX_HEADER_BLOCK + 1)
         .map_err(|e| Exit::io(format!("cannot read the spooled message: {e}")))?;
     let block = headers::scan(&head)?;
+    if let Some(at) = spool.stats().first_bare_cr
+        && at < block.body_offset
+    {
+        return Err(Exit::data(
+            "the header section holds a bare CR (a carriage return without a line feed); it could split a \
+             field and change the recipients, so nothing was sent",
+        )
+        .into());
+    }
     // The header envelope is parsed only when it is used, so a malformed From does not block a send
     // whose sender and recipients all come from the command line.
     let from_headers = if settings.read_recipients || settings.from.is_none() {
         envelope::header_envelope(&block)?
     } else {
-        envelope::HeaderEnvelope { sender: None, recipients: Vec::new(), resent: false }
+        envelope::HeaderEnvelope {
+            sender: None,
+            recipients: Vec::new(),
+            resent: false,
+        }
     };
 
     let mut given = Vec::new();
@@ -261,10 +274,11 @@ pub fn establish(settings: &Settings, trace: Trace, inspect: bool) -> anyhow::Re
         return Err(e.into());
     }
     if let (TlsUse::StartTls, Some(tls)) = (&settings.tls, &tls)
-        && let Err(e) = session.starttls(tls) {
-            session.quit();
-            return Err(e.into());
-        }
+        && let Err(e) = session.starttls(tls)
+    {
+        session.quit();
+        return Err(e.into());
+    }
     if let (Some(auth), Some(credentials)) = (&settings.auth, credentials) {
         let request = AuthRequest {
             mechanism: auth.mechanism,

@@ -32,6 +32,9 @@ pub struct SpoolStats {
     pub has_nul: bool,
     /// Number of lines longer than 998 octets, CRLF excluded.
     pub long_lines: u64,
+    /// Offset (in the normalised message) of the first bare CR, which became a line end. Inside the
+    /// header section it is refused: a CR there splits a field (catalogue F40).
+    pub first_bare_cr: Option<u64>,
 }
 
 /// The normalised message, in memory or in an unlinked temporary file (deleted when dropped).
@@ -219,6 +222,9 @@ impl Normaliser {
             }
             if self.pending_cr {
                 self.pending_cr = false;
+                if b != b'\n' && self.stats.first_bare_cr.is_none() {
+                    self.stats.first_bare_cr = Some(self.stats.len);
+                }
                 self.end_line(out);
                 if b == b'\n' {
                     continue;
@@ -249,6 +255,9 @@ impl Normaliser {
     fn finish(&mut self, out: &mut Vec<u8>) {
         if self.pending_cr {
             self.pending_cr = false;
+            if self.stats.first_bare_cr.is_none() {
+                self.stats.first_bare_cr = Some(self.stats.len);
+            }
             self.end_line(out);
         }
         self.pending_dot = false;
@@ -366,6 +375,7 @@ mod tests {
                 len: 7,
                 eight_bit: false,
                 has_nul: false,
+                first_bare_cr: None,
                 long_lines: 0
             }
         );

@@ -516,6 +516,19 @@ impl Session {
         }
         let reply = self.read_reply(Stage::Data)?;
         self.trace.data_reply(reply.code, &reply.message());
+        if reply.code == 354 && !self.rbuf.is_empty() {
+            // A reply already behind the 354 is the server refusing the message before the data
+            // (smtp-sink -A; catalogue E37): send nothing and report it. The dialogue is then out of step.
+            let early = self.read_reply(Stage::DataTransfer)?;
+            self.broken = true;
+            return Err(match early.is_positive() {
+                true => Error::Unsolicited { stage: Stage::Data },
+                false => Error::Rejected {
+                    stage: Stage::DataTransfer,
+                    reply: early,
+                },
+            });
+        }
         self.expect_quiet(Stage::Data)?;
         if reply.code == 421 {
             return Err(Error::Rejected {

@@ -1,0 +1,191 @@
+//! Message input (spec §1, §3 data rules, catalogue B15/B16/F41/F43): stdin or `--input`, read whole before
+//! connecting, CRLF normalisation of bare CR and bare LF before dot-stuffing, dot edge cases, large messages
+//! through the spool (and no spool file left behind).
+
+use crate::fixture::{ALICE_TO_BOB, MSG, assert_quiet_success, msg_on_wire};
+use crate::harness::{Run, Script, Server, home, mailsend_to, run};
+
+/// Headers that keep mailsend from adding any (spec §2), so the data is exactly predictable.
+const HEAD: &[u8] = b"From: alice@example.org\r\n\
+Date: Mon, 01 Jan 2024 00:00:00 +0000\r\n\
+Message-ID: <in@example.org>\r\n\r\n";
+
+fn send_body(body: &[u8]) -> Run {
+    let input = [HEAD, body].concat();
+    run(Script::new(), &ALICE_TO_BOB, &input)
+}
+
+/// The body must arrive as `expected` (stuffed, CRLF), in one message, with nothing after it but QUIT.
+#[track_caller]
+fn assert_body(body: &[u8], expected: &[u8]) {
+    let r = send_body(body);
+    assert_quiet_success(&r);
+    let t = &r.transcript;
+    assert_eq!(
+        t.data,
+        vec![[HEAD, expected].concat()],
+        "input body {:?}",
+        String::from_utf8_lossy(body)
+    );
+    let after_data = t.position("DATA").map_or(&[][..], |i| &t.commands[i + 1..]);
+    assert_eq!(
+        after_data,
+        ["QUIT"],
+        "the data must not be split into commands"
+    );
+}
+
+#[test]
+fn input_file_replaces_stdin() {
+    let home = home();
+    let file = home.path().join("message.eml");
+    std::fs::write(&file, MSG).expect("write message");
+    let server = Server::start(Script::new());
+    let out = mailsend_to(&home, &server)
+        .arg("--input")
+        .arg(&file)
+        .args(ALICE_TO_BOB)
+        .write_stdin("this is not the message\n")
+        .output()
+        .expect("run");
+    let t = server.finish();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(t.data, vec![msg_on_wire()]);
+}
+
+#[test]
+fn missing_input_file_is_an_io_error_before_connecting() {
+    let home = home();
+    let server = Server::start(Script::new());
+    let missing = home.path().join("no-such-message.eml");
+    let out = mailsend_to(&home, &server)
+        .arg("--input")
+        .arg(&missing)
+        .args(ALICE_TO_BOB)
+        .output()
+        .expect("run");
+    let t = server.finish();
+    assert_eq!(
+        out.status.code(),
+        Some(74),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !t.connected,
+        "nothing may be sent when the input cannot be read"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-message.eml"));
+}
+
+#[test]
+fn empty_input_is_sent_with_the_generated_headers() {
+    // Decision (spec silent; Postfix's sendmail does the same): an empty message still gets From, Date and
+    // Message-ID and goes out with an empty body.
+    let r = run(Script::new(), &ALICE_TO_BOB, b"");
+    assert_quiet_success(&r);
+    let data = String::from_utf8_lossy(&r.transcript.data[0]).to_ascii_lowercase();
+    for name in ["from:", "date:", "message-id:"] {
+        assert!(data.contains(name), "{name} in {data}");
+    }
+    assert!(data.ends_with("\r\n"));
+}
+
+#[test]
+fn line_endings_become_crlf() {
+    assert_body(b"a\r\nb\r\n", b"a\r\nb\r\n");
+    assert_body(b"a\nb\n", b"a\r\nb\r\n");
+    assert_body(b"a\rb\r", b"a\r\nb\r\n");
+    assert_body(b"a\r\nb\nc\rd", b"a\r\nb\r\nc\r\nd\r\n");
+    // Catalogue B15: Postfix once condensed CR…CRLF.
+    assert_body(b"x\r\r\ny\n", b"x\r\n\r\ny\r\n");
+}
+
+#[test]
+fn smuggling_sequences_are_neutralised() {
+    // Catalogue B15 (SEC Consult SMTP smuggling): normalise first, then stuff.
+    assert_body(b"A\n.\r\nM", b"A\r\n..\r\nM\r\n");
+    assert_body(b"C\r\n.\nD", b"C\r\n..\r\nD\r\n");
+    assert_body(b"D\r.\r\nE", b"D\r\n..\r\nE\r\n");
+    assert_body(
+        b"F\n.\nMAIL FROM:<x@evil>\n",
+        b"F\r\n..\r\nMAIL FROM:<x@evil>\r\n",
+    );
+}
+
+#[test]
+fn dot_edge_cases_are_stuffed() {
+    // Catalogue B16 and curl tests 901/910/951/952/1520.
+    assert_body(b".", b"..\r\n");
+    assert_body(b".\n", b"..\r\n");
+    assert_body(b"..\n", b"...\r\n");
+    assert_body(
+        b".first\nmiddle\n.\nlast",
+        b"..first\r\nmiddle\r\n..\r\nlast\r\n",
+    );
+    assert_body(b"\r\n\r\n.\r\n", b"\r\n\r\n..\r\n");
+    assert_body(b"no final newline", b"no final newline\r\n");
+}
+
+#[test]
+fn a_lone_dot_line_does_not_end_piped_input() {
+    // Spec §1: input ends at end of file; the dot rule is for terminals only, -i/-oi are accepted.
+    for flag in [None, Some("-i"), Some("-oi")] {
+        let mut args: Vec<&str> = flag.into_iter().collect();
+        args.extend(ALICE_TO_BOB);
+        let input = [HEAD, b"before\n.\nafter\n"].concat();
+        let r = run(Script::new(), &args, &input);
+        assert_quiet_success(&r);
+        assert_eq!(
+            r.transcript.data,
+            vec![[HEAD, b"before\r\n..\r\nafter\r\n"].concat()]
+        );
+    }
+}
+
+#[test]
+fn large_message_arrives_intact_and_no_spool_file_is_left() {
+    let mut body = Vec::with_capacity(3 << 20);
+    let mut n = 0u32;
+    while body.len() < 3 << 20 {
+        body.extend_from_slice(
+            format!(
+                "line {n:07} {}\n",
+                if n.is_multiple_of(7) { ".dot" } else { "text" }
+            )
+            .as_bytes(),
+        );
+        if n.is_multiple_of(1000) {
+            body.extend_from_slice(b".\n");
+        }
+        n += 1;
+    }
+    let home = home();
+    let server = Server::start(Script::new());
+    let out = mailsend_to(&home, &server)
+        .args(ALICE_TO_BOB)
+        .write_stdin([HEAD, &body].concat())
+        .output()
+        .expect("run");
+    let t = server.finish();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let expected = crate::fixture::stuff(&[HEAD, &crate::fixture::crlf(&body)].concat());
+    assert!(
+        t.data.len() == 1 && t.data[0] == expected,
+        "the large message differs"
+    );
+    let left: Vec<_> = std::fs::read_dir(home.path().join("tmp"))
+        .expect("TMPDIR")
+        .collect();
+    assert!(left.is_empty(), "spool files left behind: {left:?}");
+}
