@@ -6,7 +6,8 @@ use std::io::{self, Read, Write};
 
 use anyhow::Context;
 
-use crate::cli::Cli;
+use crate::cli::{Cli, Stage as StopStage};
+use crate::debug;
 use crate::exit::{self, Exit};
 use crate::message::envelope::{self, Rewrite};
 use crate::message::headers::{self, MAX_HEADER_BLOCK};
@@ -35,14 +36,62 @@ impl Prepared {
 
 pub fn run(cli: &Cli, env: &Env) -> anyhow::Result<u8> {
     let settings = settings::resolve(cli, env)?;
+    // The debugging modes need no message (issue 7); stop points before MAIL read no input.
+    if cli.serverinfo {
+        return debug::serverinfo(&settings);
+    }
+    if cli.interactive {
+        return debug::interactive(&settings);
+    }
+    if !cli.command.is_empty() || !cli.verify.is_empty() || !cli.expn.is_empty() {
+        return debug::commands(&settings, cli);
+    }
+    if let Some(stage) = cli.quit_after
+        && stage < StopStage::Mail
+    {
+        return debug::quit_after(&settings, stage, None);
+    }
     let spool = read_input(&settings)?;
     let prepared = prepare(&settings, &spool)?;
     if cli.pretend {
         pretend(&settings, &prepared, &spool)?;
         return Ok(exit::OK);
     }
-    let delivery = deliver(&settings, &prepared, &spool)?;
-    Ok(report(&delivery))
+    if let Some(stage) = cli.quit_after {
+        return debug::quit_after(&settings, stage, Some(&prepared.transaction));
+    }
+    let result = deliver(&settings, &prepared, &spool);
+    log_outcome(&settings, &prepared.transaction, &result);
+    Ok(report(&result?))
+}
+
+/// One log line per message when `logfile` or `syslog` is configured (msmtp's fields; never a secret).
+fn log_outcome(settings: &Settings, tx: &Transaction, result: &anyhow::Result<Delivery>) {
+    if settings.logfile.is_none() && !settings.syslog {
+        return;
+    }
+    let host = settings.endpoint.to_string();
+    let (reply, exit_status) = match result {
+        Ok(delivery) => (
+            delivery.reply.to_string(),
+            exit::for_refusals(delivery.refused.iter().map(|(_, r)| r)),
+        ),
+        Err(e) => (format!("{e:#}"), exit::code(e)),
+    };
+    let record = crate::log::Record {
+        host: &host,
+        tls: settings.tls != TlsUse::None,
+        auth: settings.auth.is_some(),
+        user: settings.auth.as_ref().map(|a| a.user.as_str()),
+        from: &tx.from,
+        recipients: &tx.recipients,
+        size: tx.size,
+        reply: Some(reply),
+        exit_status,
+    };
+    if let Err(e) = crate::log::write(settings.logfile.as_deref(), settings.syslog, &record) {
+        eprintln!("mailsend: warning: cannot write the log line: {e}");
+    }
 }
 
 fn read_input(settings: &Settings) -> anyhow::Result<Spool> {
@@ -172,7 +221,7 @@ pub fn prepare(settings: &Settings, spool: &Spool) -> anyhow::Result<Prepared> {
         },
     };
 
-    let header = envelope::rewrite_header_block(
+    let mut header = envelope::rewrite_header_block(
         &block,
         &Rewrite {
             sender: &sender,
@@ -183,6 +232,12 @@ pub fn prepare(settings: &Settings, spool: &Spool) -> anyhow::Result<Prepared> {
             add_message_id: settings.add_missing_message_id,
         },
     )?;
+    // Cron's `From: root (Cron Daemon)` must reach a smarthost that wants qualified addresses (issue 4).
+    if settings.qualify_headers
+        && let Some(domain) = settings.maildomain.as_deref()
+    {
+        header = envelope::qualify_header_addresses(&header, domain)?;
+    }
     let body_len = spool.len().saturating_sub(block.body_offset);
     let stats = spool.stats();
     let transaction = Transaction {

@@ -7,7 +7,9 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod debug;
 pub mod exit;
+pub mod log;
 pub mod message;
 pub mod password;
 pub mod secret;

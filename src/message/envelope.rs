@@ -14,7 +14,7 @@ mod address;
 mod rewrite;
 
 pub use address::{is_ascii_address, parse_address_list};
-pub use rewrite::{Additions, Rewrite, additions, rewrite_header_block};
+pub use rewrite::{Additions, Rewrite, additions, qualify_header_addresses, rewrite_header_block};
 
 use std::borrow::Cow;
 use std::collections::HashSet;

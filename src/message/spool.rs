@@ -215,40 +215,71 @@ impl Normaliser {
     }
 
     /// Normalises `input` onto `out`; returns true once the terminating "." line was seen.
+    /// Runs of ordinary bytes are copied whole (the hot path for large messages: issue 6); only CR, LF
+    /// and a possible terminator "." go through the byte-by-byte state machine.
     fn feed(&mut self, input: &[u8], out: &mut Vec<u8>) -> bool {
-        for &b in input {
-            if self.done {
-                break;
-            }
-            if self.pending_cr {
-                self.pending_cr = false;
-                if b != b'\n' && self.stats.first_bare_cr.is_none() {
-                    self.stats.first_bare_cr = Some(self.stats.len);
-                }
-                self.end_line(out);
-                if b == b'\n' {
+        let mut i = 0;
+        while i < input.len() && !self.done {
+            if !(self.pending_cr || self.pending_dot || (self.dot_ends && self.line_start)) {
+                let rest = &input[i..];
+                let run = rest
+                    .iter()
+                    .position(|&b| b == b'\r' || b == b'\n')
+                    .unwrap_or(rest.len());
+                if run > 0 {
+                    self.bytes(&rest[..run], out);
+                    i += run;
                     continue;
                 }
             }
-            if self.pending_dot {
-                self.pending_dot = false;
-                if b == b'\r' || b == b'\n' {
-                    self.done = true;
-                    break;
-                }
-                self.byte(b'.', out);
-            } else if self.dot_ends && self.line_start && b == b'.' {
-                self.pending_dot = true;
-                self.line_start = false;
-                continue;
-            }
-            match b {
-                b'\r' => self.pending_cr = true,
-                b'\n' => self.end_line(out),
-                _ => self.byte(b, out),
-            }
+            self.step(input[i], out);
+            i += 1;
         }
         self.done
+    }
+
+    fn step(&mut self, b: u8, out: &mut Vec<u8>) {
+        if self.pending_cr {
+            self.pending_cr = false;
+            if b != b'\n' && self.stats.first_bare_cr.is_none() {
+                self.stats.first_bare_cr = Some(self.stats.len);
+            }
+            self.end_line(out);
+            if b == b'\n' {
+                return;
+            }
+        }
+        if self.pending_dot {
+            self.pending_dot = false;
+            if b == b'\r' || b == b'\n' {
+                self.done = true;
+                return;
+            }
+            self.byte(b'.', out);
+        } else if self.dot_ends && self.line_start && b == b'.' {
+            self.pending_dot = true;
+            self.line_start = false;
+            return;
+        }
+        match b {
+            b'\r' => self.pending_cr = true,
+            b'\n' => self.end_line(out),
+            _ => self.byte(b, out),
+        }
+    }
+
+    /// A run of bytes that holds no CR or LF.
+    fn bytes(&mut self, run: &[u8], out: &mut Vec<u8>) {
+        out.extend_from_slice(run);
+        let n = run.len() as u64;
+        self.stats.len += n;
+        self.stats.eight_bit |= !run.is_ascii();
+        self.stats.has_nul |= run.contains(&0);
+        if self.line_len <= MAX_LINE && self.line_len + n > MAX_LINE {
+            self.stats.long_lines += 1;
+        }
+        self.line_len += n;
+        self.line_start = false;
     }
 
     /// End of input: a trailing CR is a line end. A trailing lone "." line is the terminator too.

@@ -12,6 +12,10 @@ use base64::engine::general_purpose::STANDARD;
 
 use crate::message::headers::{HeaderBlock, MessageError, escaped};
 
+mod qualify;
+
+pub use qualify::qualify_header_addresses;
+
 /// What the rewrite adds to a message.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Additions {

@@ -1,0 +1,336 @@
+//! The server debugging toolkit (issue 7): what an administrator uses to probe a server, from the
+//! command line. `--command`, `--verify` and `--expn` are smtplib's `docmd`, `verify` and `expn`
+//! (smtplib-behaviour.md §2, §7) after the configured greeting, EHLO, STARTTLS and AUTH; `--quit-after`
+//! is swaks' stop point: the normal dialogue up to a stage, then a clean QUIT (RFC 5321 §4.1.1.10);
+//! [`serverinfo`] reports what a server offers and what mailsend makes of it (issue 3); [`interactive`]
+//! is a typed session on the established connection. Every command typed by the user goes through the
+//! engine's one writer, so the CR/LF/NUL check of RFC 5321 §2.3.8 and the redaction of AUTH secrets in
+//! the trace (RFC 4954 §4, catalogue item 22) apply here as everywhere.
+
+mod interactive;
+mod serverinfo;
+
+pub use interactive::interactive;
+pub use serverinfo::serverinfo;
+
+use std::io::{self, Write};
+
+use crate::app;
+use crate::cli::{self, Cli};
+use crate::exit::{self, Exit};
+use crate::secret::Secret;
+use crate::settings::{Settings, TlsUse};
+use crate::smtp::command::Command;
+use crate::smtp::error::{Error, Stage};
+use crate::smtp::reply::{Reply, printable};
+use crate::smtp::session::{self, Session, SessionOptions, Transaction};
+use crate::smtp::trace::Trace;
+use crate::smtp::transport::{self, Endpoint};
+use crate::tls::{self, Tls};
+
+/// One `--command`, `--verify` or `--expn`, in the order they are sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Planned {
+    Typed(String),
+    Vrfy(String),
+    Expn(String),
+}
+
+impl Planned {
+    fn option(&self) -> &'static str {
+        match self {
+            Planned::Typed(_) => "--command",
+            Planned::Vrfy(_) => "--verify",
+            Planned::Expn(_) => "--expn",
+        }
+    }
+
+    /// The command to send; `after_challenge`: the previous reply was a 334, so this line is a SASL
+    /// response and is redacted in the trace (RFC 4954 §4).
+    fn command(&self, after_challenge: bool) -> Command {
+        match self {
+            Planned::Typed(line) => typed(line, after_challenge),
+            Planned::Vrfy(arg) => Command::Vrfy(arg.clone()),
+            Planned::Expn(arg) => Command::Expn(arg.clone()),
+        }
+    }
+}
+
+/// A line the user typed, as a command. `AUTH MECH initial-response` and every line after a 334 carry
+/// credentials, so they become the AUTH commands whose trace form is `<redacted>`; anything else is sent
+/// exactly as typed.
+pub(crate) fn typed(line: &str, after_challenge: bool) -> Command {
+    if after_challenge {
+        return Command::AuthResponse(Secret::new(line));
+    }
+    let mut words = line.splitn(2, ' ');
+    let verb = words.next().unwrap_or_default();
+    let rest = words.next().unwrap_or_default().trim_start_matches(' ');
+    if !verb.eq_ignore_ascii_case("AUTH") || rest.is_empty() {
+        return Command::Raw(line.to_owned());
+    }
+    let (mechanism, initial) = match rest.split_once(' ') {
+        Some((mechanism, initial)) => (mechanism, initial.trim_start_matches(' ')),
+        None => (rest, ""),
+    };
+    Command::Auth {
+        mechanism: mechanism.to_owned(),
+        initial: (!initial.is_empty()).then(|| Secret::new(initial)),
+    }
+}
+
+/// The first word of a typed line, upper case.
+pub(crate) fn verb_of(line: &str) -> String {
+    line.split_ascii_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_ascii_uppercase()
+}
+
+/// Why a typed STARTTLS is not sent: the server would start the handshake while mailsend went on in
+/// plaintext, so the dialogue would be lost; TLS is negotiated by mailsend itself (RFC 3207 §4.2 also
+/// needs the EHLO again, which the engine does).
+pub(crate) const TYPED_STARTTLS: &str = "STARTTLS cannot be typed: use --tls starttls, and mailsend starts TLS itself \
+     (handshake, certificate check, EHLO again) before the commands";
+
+/// `CODE text`, the lines joined with "\n" as smtplib's `docmd` message is; each line made safe for a
+/// terminal (catalogue item 29).
+pub(crate) fn reply_text(reply: &Reply) -> String {
+    let lines: Vec<String> = reply.lines.iter().map(|l| printable(l)).collect();
+    let text = lines.join("\n");
+    if text.is_empty() {
+        reply.code.to_string()
+    } else {
+        format!("{} {text}", reply.code)
+    }
+}
+
+/// The exit status of a run of `--command`s: 0 while every reply is 2xx or 3xx, 75 once any was 4xx
+/// (worth retrying), else 69 when any was 5xx (spec §1).
+#[derive(Debug, Default, Clone, Copy)]
+struct Tally {
+    transient: bool,
+    permanent: bool,
+}
+
+impl Tally {
+    fn add(&mut self, reply: &Reply) {
+        self.transient |= reply.is_transient();
+        self.permanent |= reply.is_permanent();
+    }
+
+    fn status(self) -> u8 {
+        if self.transient {
+            exit::TEMPFAIL
+        } else if self.permanent {
+            exit::UNAVAILABLE
+        } else {
+            exit::OK
+        }
+    }
+}
+
+/// `--command`, `--verify`, `--expn`: check every command before connecting, then after greeting, EHLO,
+/// STARTTLS and AUTH as configured send each in turn and print its reply as `CODE text` on stdout, then
+/// QUIT. The `--command`s go first, then the `--verify`s, then the `--expn`s.
+pub fn commands(settings: &Settings, cli: &Cli) -> anyhow::Result<u8> {
+    let planned: Vec<Planned> = cli
+        .command
+        .iter()
+        .cloned()
+        .map(Planned::Typed)
+        .chain(cli.verify.iter().cloned().map(Planned::Vrfy))
+        .chain(cli.expn.iter().cloned().map(Planned::Expn))
+        .collect();
+    check_planned(&planned)?;
+
+    let mut session = app::establish(settings, Trace::stderr(settings.debug), false)?;
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    let mut tally = Tally::default();
+    let mut after_challenge = false;
+    for item in &planned {
+        let reply = match session.command(item.command(after_challenge), Stage::Command) {
+            Ok(reply) => reply,
+            Err(e) => {
+                session.quit();
+                return Err(e.into());
+            }
+        };
+        writeln!(out, "{}", reply_text(&reply))?;
+        out.flush()?;
+        tally.add(&reply);
+        after_challenge = reply.code == 334;
+        if reply.code == 421 {
+            // RFC 5321 §3.8: the server is closing the channel; no more commands, no QUIT.
+            session.into_trace();
+            return Ok(exit::TEMPFAIL);
+        }
+        if matches!(item, Planned::Typed(line) if verb_of(line) == "QUIT") {
+            session.into_trace();
+            return Ok(tally.status());
+        }
+        if reply.code == 354 {
+            // The server now reads message data until CRLF.CRLF (RFC 5321 §4.1.1.4): any further
+            // command would become part of a message. Closing without the final dot delivers nothing.
+            let mut err = io::stderr().lock();
+            let _ = writeln!(
+                err,
+                "mailsend: the server is waiting for message data after {}; --command sends none, so the \
+                 connection is closed without the final dot (nothing is delivered)",
+                item.option()
+            );
+            session.into_trace();
+            return Ok(tally.status());
+        }
+    }
+    session.quit();
+    Ok(tally.status())
+}
+
+/// Every planned command must be sendable before anything is sent (spec §3: CR, LF and NUL are refused,
+/// exit 65); an empty `--command` or a typed STARTTLS is a usage error.
+fn check_planned(planned: &[Planned]) -> anyhow::Result<()> {
+    for (n, item) in planned.iter().enumerate() {
+        if let Planned::Typed(line) = item {
+            if line.trim().is_empty() {
+                return Err(Exit::usage("--command needs a command, e.g. --command NOOP").into());
+            }
+            if verb_of(line) == "STARTTLS" {
+                return Err(Exit::usage(TYPED_STARTTLS).into());
+            }
+        }
+        // The message names the faulty part but never repeats the value, which may be a credential.
+        item.command(false).validate().map_err(|e| {
+            Exit::data(format!(
+                "{} (command {} of {}): {e}",
+                item.option(),
+                n + 1,
+                planned.len()
+            ))
+        })?;
+    }
+    Ok(())
+}
+
+/// The TLS configuration this connection needs, read and checked before connecting (catalogue A9).
+fn tls_config(settings: &Settings, inspect: bool) -> anyhow::Result<Option<Tls>> {
+    match settings.tls {
+        TlsUse::None => Ok(None),
+        TlsUse::StartTls | TlsUse::Implicit => {
+            Ok(Some(tls::configure(&settings.tls_options, inspect)?))
+        }
+    }
+}
+
+/// Connect (with the handshake first for implicit TLS, RFC 8314 §3) and read the greeting: the part of
+/// `app::establish` the stop points and `--serverinfo` need on their own.
+fn open(settings: &Settings, mut trace: Trace, tls: Option<&Tls>) -> anyhow::Result<Session> {
+    trace_connect(settings, &mut trace);
+    let stream = transport::connect(
+        &settings.endpoint,
+        settings.source_address,
+        settings.timeout,
+    )?;
+    let (stream, info) = match (settings.tls, tls) {
+        (TlsUse::Implicit, Some(tls)) => {
+            let (stream, info) = session::secure(stream, tls, &mut trace)?;
+            (stream, Some(info))
+        }
+        _ => (stream, None),
+    };
+    let options = SessionOptions {
+        domain: settings.domain.clone(),
+        lmtp: settings.lmtp,
+        timeout: settings.timeout,
+        final_timeout: settings.final_timeout,
+    };
+    Ok(Session::open(stream, trace, options, info)?)
+}
+
+fn trace_connect(settings: &Settings, trace: &mut Trace) {
+    match &settings.endpoint {
+        Endpoint::Tcp { host, port } => trace.connect_to(host, *port, settings.source_address),
+        Endpoint::Unix(path) => trace.connect_unix(path),
+    }
+}
+
+/// Run one step; when it fails, end the session (QUIT if it is still in step) and give the error.
+fn step(session: Session, result: Result<(), Error>) -> anyhow::Result<Session> {
+    match result {
+        Ok(()) => Ok(session),
+        Err(e) => {
+            session.quit();
+            Err(e.into())
+        }
+    }
+}
+
+/// `--quit-after STAGE`: the normal dialogue up to STAGE, then a clean QUIT; no message is sent. After
+/// `connect` there is no greeting yet, so the connection is just closed. `tx` is the envelope, needed for
+/// `mail` and `rcpt` only. Prints nothing on stdout; the trace shows the dialogue.
+pub fn quit_after(
+    settings: &Settings,
+    stage: cli::Stage,
+    tx: Option<&Transaction>,
+) -> anyhow::Result<u8> {
+    use cli::Stage as S;
+    if stage == S::Starttls && settings.tls == TlsUse::None {
+        return Err(Exit::usage(
+            "--quit-after starttls, but TLS is not in use (--tls off, or --tls auto for a loopback host); use \
+             --tls starttls",
+        )
+        .into());
+    }
+    if stage == S::Auth && settings.auth.is_none() {
+        return Err(Exit::usage(
+            "--quit-after auth, but no credentials are configured (--user, or user in the configuration)",
+        )
+        .into());
+    }
+    let trace = Trace::stderr(settings.debug);
+    match stage {
+        S::Connect => {
+            let mut trace = trace;
+            trace_connect(settings, &mut trace);
+            let stream = transport::connect(
+                &settings.endpoint,
+                settings.source_address,
+                settings.timeout,
+            )?;
+            drop(stream);
+        }
+        S::Greeting | S::Ehlo | S::Starttls => {
+            // STARTTLS's configuration (and the system roots) only when it will be used.
+            let tls = if settings.tls == TlsUse::Implicit || stage == S::Starttls {
+                tls_config(settings, false)?
+            } else {
+                None
+            };
+            let mut session = open(settings, trace, tls.as_ref())?;
+            if stage >= S::Ehlo {
+                let result = session.hello();
+                session = step(session, result)?;
+            }
+            if let (S::Starttls, TlsUse::StartTls, Some(tls)) = (stage, settings.tls, &tls) {
+                let result = session.starttls(tls);
+                session = step(session, result)?;
+            }
+            session.quit();
+        }
+        S::Auth => {
+            app::establish(settings, trace, false)?.quit();
+        }
+        S::Mail | S::Rcpt => {
+            let tx =
+                tx.ok_or_else(|| Exit::usage("--quit-after mail and rcpt need the envelope"))?;
+            let mut session = app::establish(settings, trace, false)?;
+            let result = session.envelope_only(tx, stage == S::Rcpt);
+            step(session, result)?.quit();
+        }
+    }
+    Ok(exit::OK)
+}
+
+#[cfg(test)]
+mod tests;

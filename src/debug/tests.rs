@@ -1,0 +1,194 @@
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use super::*;
+use crate::settings::AuthSettings;
+use crate::smtp::auth::Mechanism;
+use crate::tls::TlsOptions;
+
+/// Settings for a plaintext loopback server, as `--host 127.0.0.1` resolves them.
+pub(crate) fn settings() -> Settings {
+    Settings {
+        endpoint: Endpoint::Tcp {
+            host: "127.0.0.1".into(),
+            port: 25,
+        },
+        lmtp: false,
+        domain: "client.example".into(),
+        source_address: None,
+        timeout: Duration::from_secs(5),
+        final_timeout: Duration::from_secs(5),
+        tls: TlsUse::None,
+        tls_options: TlsOptions {
+            server_name: "127.0.0.1".into(),
+            trust_file: None,
+            fingerprint: None,
+            cert_file: None,
+            key_file: None,
+            certcheck: true,
+        },
+        auth: None,
+        allow_plaintext_auth: false,
+        no_initial_response: false,
+        debug: 0,
+        from: None,
+        full_name: None,
+        maildomain: None,
+        default_domain: "client.example".into(),
+        user: "tester".into(),
+        aliases: BTreeMap::new(),
+        qualify_headers: false,
+        add_missing_from: true,
+        add_missing_date: true,
+        add_missing_message_id: true,
+        read_recipients: false,
+        body_type: None,
+        dsn_notify: None,
+        dsn_ret: None,
+        dsn_envid: None,
+        recipients: Vec::new(),
+        input: None,
+        dot_ends_input: false,
+        logfile: None,
+        syslog: false,
+        netrc: None,
+        origins: Vec::new(),
+    }
+}
+
+pub(crate) fn auth(mechanism: Option<Mechanism>) -> AuthSettings {
+    AuthSettings {
+        mechanism,
+        user: "u".into(),
+        password_command: None,
+        password: Some(Secret::new("p")),
+    }
+}
+
+#[test]
+fn typed_lines_are_sent_as_typed() {
+    assert_eq!(typed("NOOP", false), Command::Raw("NOOP".into()));
+    assert_eq!(
+        typed("xclient  a=b", false),
+        Command::Raw("xclient  a=b".into())
+    );
+    assert_eq!(typed("AUTH", false), Command::Raw("AUTH".into()));
+    assert_eq!(typed("AUTH", false).wire(), b"AUTH\r\n");
+}
+
+#[test]
+fn typed_auth_hides_the_initial_response() {
+    let cmd = typed("auth PLAIN AHUAcA==", false);
+    assert_eq!(cmd.wire(), b"AUTH PLAIN AHUAcA==\r\n");
+    assert_eq!(cmd.to_string(), "AUTH PLAIN <redacted>\r\n");
+    let bare = typed("AUTH LOGIN", false);
+    assert_eq!(bare.wire(), b"AUTH LOGIN\r\n");
+    assert_eq!(bare.to_string(), "AUTH LOGIN\r\n");
+}
+
+#[test]
+fn lines_after_a_challenge_are_secret() {
+    let cmd = typed("cGFzcw==", true);
+    assert_eq!(cmd.wire(), b"cGFzcw==\r\n");
+    assert_eq!(cmd.to_string(), "<redacted>\r\n");
+    // Even a line that looks like a command: after a 334 the server reads a SASL response.
+    assert_eq!(typed("NOOP", true).to_string(), "<redacted>\r\n");
+}
+
+#[test]
+fn verbs_are_upper_case_first_words() {
+    assert_eq!(verb_of("  starttls "), "STARTTLS");
+    assert_eq!(verb_of("vrfy bob"), "VRFY");
+    assert_eq!(verb_of(""), "");
+}
+
+#[test]
+fn reply_text_joins_lines_like_docmd() {
+    let reply = Reply {
+        code: 214,
+        lines: vec![b"first".to_vec(), b"second \x1b[2J".to_vec()],
+    };
+    assert_eq!(reply_text(&reply), "214 first\nsecond \\x1b[2J");
+    assert_eq!(reply_text(&Reply::new(250, "")), "250");
+    assert_eq!(reply_text(&Reply::new(252, "2.0.0 bob")), "252 2.0.0 bob");
+}
+
+#[test]
+fn tally_prefers_tempfail_then_unavailable() {
+    let mut t = Tally::default();
+    t.add(&Reply::new(250, "ok"));
+    t.add(&Reply::new(354, "go"));
+    assert_eq!(t.status(), exit::OK);
+    t.add(&Reply::new(550, "no"));
+    assert_eq!(t.status(), exit::UNAVAILABLE);
+    t.add(&Reply::new(450, "later"));
+    assert_eq!(t.status(), exit::TEMPFAIL);
+}
+
+fn code_of(result: anyhow::Result<()>) -> u8 {
+    match result {
+        Ok(()) => exit::OK,
+        Err(e) => exit::code(&e),
+    }
+}
+
+#[test]
+fn planned_commands_are_checked_before_connecting() {
+    let ok = vec![
+        Planned::Typed("NOOP".into()),
+        Planned::Vrfy("bob".into()),
+        Planned::Expn("staff".into()),
+    ];
+    assert_eq!(code_of(check_planned(&ok)), exit::OK);
+    for bad in [
+        Planned::Typed("NOOP\r\nRSET".into()),
+        Planned::Typed("NOOP\nRSET".into()),
+        Planned::Typed("NOOP\0".into()),
+        Planned::Vrfy("bob\r\nDATA".into()),
+        Planned::Expn("x\ny".into()),
+        Planned::Typed("AUTH PLAIN se\ncret".into()),
+    ] {
+        let result = check_planned(&[Planned::Typed("NOOP".into()), bad.clone()]);
+        let message = result
+            .as_ref()
+            .map_err(|e| e.to_string())
+            .err()
+            .unwrap_or_default();
+        assert_eq!(code_of(result), exit::DATAERR, "{bad:?}");
+        assert!(message.contains("(command 2 of 2)"), "{message}");
+        assert!(
+            !message.contains("cret"),
+            "the value is never repeated: {message}"
+        );
+    }
+}
+
+#[test]
+fn empty_commands_and_typed_starttls_are_usage_errors() {
+    assert_eq!(
+        code_of(check_planned(&[Planned::Typed(" ".into())])),
+        exit::USAGE
+    );
+    assert_eq!(
+        code_of(check_planned(&[Planned::Typed("starttls".into())])),
+        exit::USAGE
+    );
+}
+
+#[test]
+fn stop_points_that_cannot_be_reached_are_usage_errors() {
+    let settings = settings();
+    let code = |r: anyhow::Result<u8>| match r {
+        Ok(c) => c,
+        Err(e) => exit::code(&e),
+    };
+    // Neither connects: both are refused before any connection is tried.
+    assert_eq!(
+        code(quit_after(&settings, cli::Stage::Starttls, None)),
+        exit::USAGE
+    );
+    assert_eq!(
+        code(quit_after(&settings, cli::Stage::Auth, None)),
+        exit::USAGE
+    );
+}
