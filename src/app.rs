@@ -2,7 +2,7 @@
 //! outcome. main() only maps the result to an exit status.
 
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, IsTerminal, Read, Write};
 
 use anyhow::Context;
 
@@ -378,6 +378,15 @@ fn credentials(settings: &Settings, auth: &settings::AuthSettings) -> anyhow::Re
 fn deliver(settings: &Settings, prepared: &Prepared, spool: &Spool) -> anyhow::Result<Delivery> {
     let trace = Trace::stderr(settings.debug);
     let mut session = establish(settings, trace, false)?;
+    // A person at a terminal sees a long send move; scripts and the trace never see this line.
+    if settings.debug == 0
+        && prepared.transaction.size >= crate::progress::MIN_SIZE
+        && io::stderr().is_terminal()
+    {
+        let progress =
+            crate::progress::Progress::new(prepared.transaction.size, Box::new(io::stderr()));
+        session.show_progress(progress);
+    }
     let mut data = prepared
         .reader(spool)
         .context("cannot read the spooled message")?;
@@ -427,7 +436,7 @@ pub fn generate(what: crate::cli::Generate, out: &mut dyn Write) -> io::Result<(
     use clap_complete::Shell;
     let mut command = crate::cli::command();
     let shell = match what {
-        crate::cli::Generate::Man => return clap_mangen::Man::new(command).render(out),
+        crate::cli::Generate::Man => return crate::manpage::render(out),
         crate::cli::Generate::Bash => Shell::Bash,
         crate::cli::Generate::Zsh => Shell::Zsh,
         crate::cli::Generate::Fish => Shell::Fish,

@@ -83,7 +83,8 @@ pub fn for_engine(error: &Error) -> u8 {
         Error::RecipientsRefused { refused } => for_refusals(refused.iter().map(|(_, r)| r)),
         Error::NotOffered(_) | Error::MessageTooBig { .. } => UNAVAILABLE,
         Error::InvalidCommand(_) => DATAERR,
-        Error::AuthFailed { reply, .. } if reply.code == 421 => TEMPFAIL,
+        // A 4xx to AUTH (454 temporary authentication failure, 421) is worth a retry (spec §7).
+        Error::AuthFailed { reply, .. } if reply.is_transient() => TEMPFAIL,
         Error::AuthFailed { .. } | Error::AuthExchange { .. } => NOPERM,
         Error::Policy(_) => CONFIG,
         Error::Input(_) => IOERR,

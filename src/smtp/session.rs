@@ -121,6 +121,8 @@ pub struct Session {
     broken: bool,
     /// QUIT already went out with the end of the data (pipelining).
     quit_sent: bool,
+    /// A progress line for a person at a terminal (long sends only).
+    progress: Option<crate::progress::Progress>,
     /// How long the next reply may take in all (not per read: a server that trickles bytes cannot
     /// stretch it).
     wait: Duration,
@@ -211,6 +213,7 @@ impl Session {
             tls,
             broken: false,
             quit_sent: false,
+            progress: None,
             wait: opts_timeout,
         };
         session.read_greeting()?;
@@ -242,6 +245,11 @@ impl Session {
 
     pub fn trace(&mut self) -> &mut Trace {
         &mut self.trace
+    }
+
+    /// Show the progress of the data transfer on a terminal.
+    pub fn show_progress(&mut self, progress: crate::progress::Progress) {
+        self.progress = Some(progress);
     }
 
     /// EHLO (LHLO for LMTP); on a refused EHLO, HELO without any ESMTP extension (RFC 5321 §3.2).
@@ -626,6 +634,9 @@ impl Session {
             }
         }
         chunker.last = chunker.eof;
+        if chunker.last {
+            self.note_long_lines(&chunker.encoder);
+        }
         let cmd = Command::Bdat {
             size: chunker.buf.len() as u64,
             last: chunker.last,
@@ -704,6 +715,9 @@ impl Session {
         accepted: Vec<String>,
         mut refused: Vec<Refusal>,
     ) -> Result<Delivery, Error> {
+        if let Some(progress) = &mut self.progress {
+            progress.finish();
+        }
         self.wait = self.opts.final_timeout;
         let expected = if self.opts.lmtp { accepted.len() } else { 1 };
         let mut delivered = Vec::new();
@@ -861,23 +875,34 @@ impl Session {
         total += (self.wbuf.len() - start) as u64;
         self.trace.data_chunk(&self.wbuf[start..]);
         self.trace.data_end(total);
-        if encoder.long_lines() > 0 {
-            self.trace.note(
-                "note",
-                &format!(
-                    "{} line(s) longer than 998 octets sent unchanged (RFC 5321 §4.5.3.1.6); the server may refuse them",
-                    encoder.long_lines()
-                ),
-            );
-        }
+        self.note_long_lines(&encoder);
+
         Ok(())
+    }
+
+    /// Lines over 998 octets go out unchanged (never folded silently); the trace says so.
+    fn note_long_lines(&mut self, encoder: &DataEncoder) {
+        if encoder.long_lines() > 0 {
+            let text = format!(
+                "{} line(s) longer than 998 octets sent unchanged (RFC 5321 §4.5.3.1.6); the server may \
+                 refuse them",
+                encoder.long_lines()
+            );
+            self.trace.note("note", &text);
+        }
     }
 
     /// A write failure during the data: if the server said why (a 5xx before closing, catalogue E37),
     /// report that reply.
     fn flush_data(&mut self) -> Result<(), Error> {
+        let queued = self.wbuf.len() as u64;
         match self.flush(Stage::DataTransfer) {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                if let Some(progress) = &mut self.progress {
+                    progress.advance(queued);
+                }
+                Ok(())
+            }
             Err(e) => {
                 self.wait = Duration::from_secs(1);
                 self.broken = false;

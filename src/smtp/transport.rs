@@ -152,20 +152,20 @@ pub fn handshake(
     let mut tls = rustls::StreamOwned::new(conn, stream);
     while tls.conn.is_handshaking() {
         if let Err(e) = tls.conn.complete_io(&mut tls.sock) {
-            let message = match e
-                .get_ref()
-                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-            {
-                Some(tls_error) => crate::tls::describe_error(tls_error),
-                None if e.kind() == io::ErrorKind::UnexpectedEof => {
-                    "the server closed the connection during the TLS handshake".to_string()
-                }
-                None => e.to_string(),
-            };
-            return Err(Error::Tls {
-                stage: Stage::TlsHandshake,
-                message,
-            });
+            // A TLS failure is a protocol error (76); a connection closed, reset or stalled during the
+            // handshake is a transport failure like any other (75).
+            return Err(
+                match e
+                    .get_ref()
+                    .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+                {
+                    Some(tls_error) => Error::Tls {
+                        stage: Stage::TlsHandshake,
+                        message: crate::tls::describe_error(tls_error),
+                    },
+                    None => Error::io(Stage::TlsHandshake, e),
+                },
+            );
         }
     }
     Ok(tls)
