@@ -19,6 +19,7 @@ use crate::smtp::error::Error;
 use crate::smtp::session::{self, AuthRequest, Delivery, Session, SessionOptions, Transaction};
 use crate::smtp::trace::Trace;
 use crate::smtp::transport::{self, Endpoint};
+use crate::tls::Tls;
 
 /// The message as it will be sent: the rewritten header section, then the spool from `body_offset`.
 pub struct Prepared {
@@ -290,30 +291,19 @@ fn pretend(settings: &Settings, prepared: &Prepared, spool: &Spool) -> anyhow::R
     Ok(())
 }
 
-/// Connect, greet, say EHLO, STARTTLS and AUTH as configured: the session every mode starts from.
-pub fn establish(settings: &Settings, trace: Trace, inspect: bool) -> anyhow::Result<Session> {
-    let mut trace = trace;
-    let tls = match settings.tls {
-        TlsUse::None => None,
-        _ => Some(crate::tls::configure(&settings.tls_options, inspect)?),
-    };
-    let credentials = match &settings.auth {
-        Some(auth) => Some(credentials(settings, auth)?),
-        None => None,
-    };
-    match &settings.endpoint {
-        Endpoint::Tcp { host, port } => trace.connect_to(host, *port, settings.source_address),
-        Endpoint::Unix(path) => trace.connect_unix(path),
-    }
+/// Connect (with the TLS handshake first for implicit TLS, RFC 8314 §3) and read the greeting: the
+/// start every mode shares; `--serverinfo` and the stop points go on from here step by step.
+pub fn open(settings: &Settings, mut trace: Trace, tls: Option<&Tls>) -> anyhow::Result<Session> {
+    trace_connect(settings, &mut trace);
     let stream = transport::connect(
         &settings.endpoint,
         settings.source_address,
         settings.timeout,
     )?;
-    let (stream, info) = match (&settings.tls, &tls) {
+    let (stream, info) = match (settings.tls, tls) {
         (TlsUse::Implicit, Some(tls)) => {
-            let (s, i) = session::secure(stream, tls, &mut trace)?;
-            (s, Some(i))
+            let (stream, info) = session::secure(stream, tls, &mut trace)?;
+            (stream, Some(info))
         }
         _ => (stream, None),
     };
@@ -323,7 +313,28 @@ pub fn establish(settings: &Settings, trace: Trace, inspect: bool) -> anyhow::Re
         timeout: settings.timeout,
         final_timeout: settings.final_timeout,
     };
-    let mut session = Session::open(stream, trace, options, info)?;
+    Ok(Session::open(stream, trace, options, info)?)
+}
+
+/// The trace's `connect:` line, printed before connecting so it shows even when the connect fails.
+pub fn trace_connect(settings: &Settings, trace: &mut Trace) {
+    match &settings.endpoint {
+        Endpoint::Tcp { host, port } => trace.connect_to(host, *port, settings.source_address),
+        Endpoint::Unix(path) => trace.connect_unix(path),
+    }
+}
+
+/// Connect, greet, say EHLO, STARTTLS and AUTH as configured: the session every mode starts from.
+pub fn establish(settings: &Settings, trace: Trace, inspect: bool) -> anyhow::Result<Session> {
+    let tls = match settings.tls {
+        TlsUse::None => None,
+        _ => Some(crate::tls::configure(&settings.tls_options, inspect)?),
+    };
+    let credentials = match &settings.auth {
+        Some(auth) => Some(credentials(settings, auth)?),
+        None => None,
+    };
+    let mut session = open(settings, trace, tls.as_ref())?;
     if let Err(e) = session.hello() {
         session.quit();
         return Err(e.into());

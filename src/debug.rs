@@ -23,7 +23,7 @@ use crate::settings::{Settings, TlsUse};
 use crate::smtp::command::Command;
 use crate::smtp::error::{Error, Stage};
 use crate::smtp::reply::{Reply, printable};
-use crate::smtp::session::{self, Session, SessionOptions, Transaction};
+use crate::smtp::session::{Session, Transaction};
 use crate::smtp::trace::Trace;
 use crate::smtp::transport::{self, Endpoint};
 use crate::tls::{self, Tls};
@@ -223,38 +223,6 @@ fn tls_config(settings: &Settings, inspect: bool) -> anyhow::Result<Option<Tls>>
     }
 }
 
-/// Connect (with the handshake first for implicit TLS, RFC 8314 §3) and read the greeting: the part of
-/// `app::establish` the stop points and `--serverinfo` need on their own.
-fn open(settings: &Settings, mut trace: Trace, tls: Option<&Tls>) -> anyhow::Result<Session> {
-    trace_connect(settings, &mut trace);
-    let stream = transport::connect(
-        &settings.endpoint,
-        settings.source_address,
-        settings.timeout,
-    )?;
-    let (stream, info) = match (settings.tls, tls) {
-        (TlsUse::Implicit, Some(tls)) => {
-            let (stream, info) = session::secure(stream, tls, &mut trace)?;
-            (stream, Some(info))
-        }
-        _ => (stream, None),
-    };
-    let options = SessionOptions {
-        domain: settings.domain.clone(),
-        lmtp: settings.lmtp,
-        timeout: settings.timeout,
-        final_timeout: settings.final_timeout,
-    };
-    Ok(Session::open(stream, trace, options, info)?)
-}
-
-fn trace_connect(settings: &Settings, trace: &mut Trace) {
-    match &settings.endpoint {
-        Endpoint::Tcp { host, port } => trace.connect_to(host, *port, settings.source_address),
-        Endpoint::Unix(path) => trace.connect_unix(path),
-    }
-}
-
 /// Run one step; when it fails, end the session (QUIT if it is still in step) and give the error.
 fn step(session: Session, result: Result<(), Error>) -> anyhow::Result<Session> {
     match result {
@@ -292,7 +260,12 @@ pub fn quit_after(
     match stage {
         S::Connect => {
             let mut trace = trace;
-            trace_connect(settings, &mut trace);
+            match &settings.endpoint {
+                Endpoint::Tcp { host, port } => {
+                    trace.connect_to(host, *port, settings.source_address)
+                }
+                Endpoint::Unix(path) => trace.connect_unix(path),
+            }
             let stream = transport::connect(
                 &settings.endpoint,
                 settings.source_address,
@@ -307,7 +280,7 @@ pub fn quit_after(
             } else {
                 None
             };
-            let mut session = open(settings, trace, tls.as_ref())?;
+            let mut session = app::open(settings, trace, tls.as_ref())?;
             if stage >= S::Ehlo {
                 let result = session.hello();
                 session = step(session, result)?;

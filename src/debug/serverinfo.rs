@@ -23,7 +23,7 @@ pub fn serverinfo(settings: &Settings) -> anyhow::Result<u8> {
     let stdout = io::stdout();
     let mut out = stdout.lock();
     writeln!(out, "server: {}", sanitize(&settings.endpoint.to_string()))?;
-    let session = super::open(settings, Trace::stderr(settings.debug), tls.as_ref())?;
+    let session = crate::app::open(settings, Trace::stderr(settings.debug), tls.as_ref())?;
     writeln!(out, "greeting: {}", session.greeting())?;
     let mut session = {
         let mut session = session;
