@@ -25,7 +25,7 @@ use crate::smtp::error::{Error, Stage};
 use crate::smtp::reply::{Reply, printable};
 use crate::smtp::session::{Session, Transaction};
 use crate::smtp::trace::Trace;
-use crate::smtp::transport::{self, Endpoint};
+use crate::smtp::transport;
 use crate::tls::{self, Tls};
 
 /// One `--command`, `--verify` or `--expn`, in the order they are sent.
@@ -260,12 +260,7 @@ pub fn quit_after(
     match stage {
         S::Connect => {
             let mut trace = trace;
-            match &settings.endpoint {
-                Endpoint::Tcp { host, port } => {
-                    trace.connect_to(host, *port, settings.source_address)
-                }
-                Endpoint::Unix(path) => trace.connect_unix(path),
-            }
+            app::trace_connect(settings, &mut trace);
             let stream = transport::connect(
                 &settings.endpoint,
                 settings.source_address,
