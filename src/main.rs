@@ -35,8 +35,15 @@ fn main() -> ExitCode {
         Err(e) => {
             let code = exit::code(&e);
             let mut err = std::io::stderr().lock();
-            // The root cause first, then the context that says who did not get the message.
-            let mut chain: Vec<String> = e.chain().map(|c| c.to_string()).collect();
+            // The root cause first, then the context that says who did not get the message; a cause
+            // whose text its wrapper already quotes is not repeated.
+            let mut chain: Vec<String> = Vec::new();
+            for cause in e.chain() {
+                let text = cause.to_string();
+                if !chain.last().is_some_and(|outer| outer.contains(&text)) {
+                    chain.push(text);
+                }
+            }
             chain.reverse();
             for line in chain {
                 let _ = writeln!(err, "mailsend: {line}");

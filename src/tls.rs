@@ -369,6 +369,9 @@ fn utc(secs: i64) -> String {
         .unwrap_or_else(|| secs.to_string())
 }
 
+/// A server that answers in plaintext; the caller adds the advice that fits the TLS mode.
+pub const NOT_TLS: &str = "the server did not answer with TLS";
+
 /// A TLS failure as a user's sentence (spec §7: what failed, in one line).
 pub fn describe_error(e: &Error) -> String {
     const UNKNOWN_CA: &str = "the certificate is signed by an unknown authority \
@@ -444,7 +447,7 @@ pub fn describe_error(e: &Error) -> String {
         }
         Error::AlertReceived(a) => format!("the server aborted the TLS handshake ({a:?})"),
         Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType) => {
-            "the server did not answer with TLS (a plaintext port? try --tls starttls)".to_owned()
+            NOT_TLS.to_owned()
         }
         Error::InvalidMessage(m) => format!("the server sent a malformed TLS message ({m:?})"),
         Error::PeerMisbehaved(m) => format!("the server broke the TLS protocol ({m:?})"),

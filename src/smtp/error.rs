@@ -117,6 +117,17 @@ fn refused_text(refused: &[Refusal]) -> String {
 
 impl Error {
     pub(crate) fn io(stage: Stage, e: io::Error) -> Error {
+        // Inside TLS a read can fail with a TLS alert (TLS 1.3 reports a refused client certificate only
+        // after the handshake): that is a TLS failure (76), not a lost connection.
+        if let Some(tls_error) = e
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        {
+            return Error::Tls {
+                stage,
+                message: crate::tls::describe_error(tls_error),
+            };
+        }
         match e.kind() {
             io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => Error::Timeout { stage },
             io::ErrorKind::UnexpectedEof | io::ErrorKind::BrokenPipe => Error::Closed { stage },

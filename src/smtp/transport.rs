@@ -153,19 +153,8 @@ pub fn handshake(
     while tls.conn.is_handshaking() {
         if let Err(e) = tls.conn.complete_io(&mut tls.sock) {
             // A TLS failure is a protocol error (76); a connection closed, reset or stalled during the
-            // handshake is a transport failure like any other (75).
-            return Err(
-                match e
-                    .get_ref()
-                    .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-                {
-                    Some(tls_error) => Error::Tls {
-                        stage: Stage::TlsHandshake,
-                        message: crate::tls::describe_error(tls_error),
-                    },
-                    None => Error::io(Stage::TlsHandshake, e),
-                },
-            );
+            // handshake is a transport failure like any other (75). Error::io tells them apart.
+            return Err(Error::io(Stage::TlsHandshake, e));
         }
     }
     Ok(tls)
