@@ -4,6 +4,7 @@ use std::time::Duration;
 use super::*;
 use crate::settings::AuthSettings;
 use crate::smtp::auth::Mechanism;
+use crate::smtp::transport::Endpoint;
 use crate::tls::TlsOptions;
 
 /// Settings for a plaintext loopback server, as `--host 127.0.0.1` resolves them.
