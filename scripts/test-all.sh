@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Every test: install the test servers, cargo's unit and integration tests, then the interop tests against
+# real servers (tests/interop/run.sh). Exits non-zero if anything failed; the last line is the interop
+# summary `interop: N passed, M failed`.
+# INTEROP_GROUPS (core, tls, lmtp; default all) selects the interop groups.
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
+
+bash scripts/install-test-deps.sh || exit 1
+
+status=0
+echo "test-all: cargo test --all-targets"
+cargo test --all-targets || status=1
+echo "test-all: cargo build"
+cargo build || status=1
+echo "test-all: tests/interop/run.sh"
+bash tests/interop/run.sh || status=1
+exit "$status"

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Runs mailsend's interop tests against real servers and prints `interop: N passed, M failed`.
+#
+# usage: tests/interop/run.sh [GROUP...]     GROUP: core (plain SMTP), tls (TLS and AUTH), lmtp
+#   Groups may also come from INTEROP_GROUPS="core tls"; the default is all of them.
+#   MAILSEND=path/to/binary (default ./target/debug/mailsend); INTEROP_KEEP=1 keeps the work directories.
+# Needs scripts/install-test-deps.sh to have run; Exim and Dovecot need root.
+set -uo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 1
+if [ "$#" -gt 0 ]; then INTEROP_GROUPS="$*"; fi
+export INTEROP_GROUPS="${INTEROP_GROUPS:-core tls lmtp}"
+export MAILSEND="${MAILSEND:-target/debug/mailsend}"
+case "$MAILSEND" in /*) ;; *) MAILSEND="$PWD/$MAILSEND" ;; esac
+
+for g in ${INTEROP_GROUPS//,/ }; do
+	case "$g" in core | tls | lmtp) ;; *)
+		echo "run.sh: unknown group '$g' (core, tls, lmtp)" >&2
+		exit 64
+		;;
+	esac
+done
+
+INTEROP_RESULTS="$(mktemp)"
+export INTEROP_RESULTS
+trap 'rm -f "$INTEROP_RESULTS"' EXIT
+
+echo "interop: groups: $INTEROP_GROUPS; mailsend: $MAILSEND"
+if [ ! -x "$MAILSEND" ]; then
+	echo "FAIL mailsend binary: $MAILSEND is not an executable file (cargo build first)"
+	echo "interop: 0 passed, 1 failed"
+	exit 1
+fi
+
+for t in test_smtp_sink test_aiosmtpd test_exim test_dovecot; do
+	before="$(grep -c '^FAIL' "$INTEROP_RESULTS")"
+	bash "tests/interop/$t.sh"
+	rc=$?
+	after="$(grep -c '^FAIL' "$INTEROP_RESULTS")"
+	# A file that failed without reporting a failed check died on its own: count that too.
+	if [ "$rc" -ne 0 ] && [ "$after" -eq "$before" ]; then
+		echo "FAIL $t.sh exited $rc without reporting a failed check"
+		printf 'FAIL\t%s\n' "$t.sh" >>"$INTEROP_RESULTS"
+	fi
+done
+
+passed="$(grep -c '^ok' "$INTEROP_RESULTS")"
+failed="$(grep -c '^FAIL' "$INTEROP_RESULTS")"
+echo "interop: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
