@@ -9,8 +9,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
 bash scripts/install-test-deps.sh || exit 1
 
 status=0
-echo "test-all: cargo test --all-targets"
-cargo test --all-targets || status=1
+echo "test-all: cargo test --all-targets --no-fail-fast"
+cargo test --all-targets --no-fail-fast || status=1
 echo "test-all: cargo build"
 cargo build || status=1
 echo "test-all: tests/interop/run.sh"
