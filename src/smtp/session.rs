@@ -456,9 +456,25 @@ impl Session {
             }
         }
         self.flush(Stage::Mail)?;
+        // A small message can go out whole in that one write (its only BDAT chunk, LAST): from then on a
+        // lost connection leaves the outcome unknown, whichever reply it interrupts.
+        let all_sent = matches!(&body, Body::Chunks(c) if c.last);
+        let lost = |e: Error| match e {
+            Error::Closed { .. }
+            | Error::Io { .. }
+            | Error::Timeout { .. }
+            | Error::Protocol { .. }
+                if all_sent =>
+            {
+                Error::UnknownOutcome {
+                    cause: e.to_string(),
+                }
+            }
+            e => e,
+        };
 
         // MAIL
-        let reply = self.read_reply(Stage::Mail)?;
+        let reply = self.read_reply(Stage::Mail).map_err(lost)?;
         if !pipelining {
             self.expect_quiet(Stage::Mail)?;
         }
@@ -481,7 +497,7 @@ impl Session {
                 self.queue(cmd)?;
                 self.flush(Stage::Rcpt)?;
             }
-            let reply = self.read_reply(Stage::Rcpt)?;
+            let reply = self.read_reply(Stage::Rcpt).map_err(lost)?;
             if !pipelining {
                 self.expect_quiet(Stage::Rcpt)?;
             }

@@ -10,9 +10,16 @@ mod fixture;
 mod harness;
 mod harness_selftest;
 
+mod auth;
+mod callers;
+mod config;
 mod envelope;
 mod esmtp;
 mod faults;
+mod hostile;
 mod input;
+mod lmtp;
+mod matrix;
 mod send;
+mod tls;
 mod trace;

@@ -88,7 +88,18 @@ pub fn run(script: Script, args: &[&str], stdin: &[u8]) -> Run {
 pub fn run_with(script: Script, stdin: &[u8], adjust: impl FnOnce(&mut Command)) -> Run {
     let home = home();
     let server = Server::start(script);
-    let mut cmd = mailsend_to(&home, &server);
+    run_in(&home, server, stdin, adjust)
+}
+
+/// Run `mailsend --host … --domain client.example` in `home` against a server the test started (a Unix
+/// socket in `home`, an IPv6 one, …), then finish the server.
+pub fn run_in(
+    home: &TempDir,
+    server: Server,
+    stdin: &[u8],
+    adjust: impl FnOnce(&mut Command),
+) -> Run {
+    let mut cmd = mailsend_to(home, &server);
     adjust(&mut cmd);
     let output = cmd
         .write_stdin(stdin.to_vec())

@@ -1,5 +1,6 @@
 //! Message transfer on the server side: a DATA body read up to its terminating dot line (RFC 5321 §4.1.1.4,
-//! kept stuffed as received) with the `DataBody` fault fired mid-body, and BDAT chunks (RFC 3030).
+//! kept stuffed as received) and BDAT chunks (RFC 3030), each with the `DataBody` fault fired mid-message;
+//! then the final reply, or for LMTP one reply per accepted recipient (RFC 2033 §4.2).
 
 use super::script::Stage;
 use super::session::{End, Session};
@@ -41,15 +42,16 @@ impl Session<'_> {
             }
         }
         self.note(|t| t.data.push(body));
-        self.accepted = 0;
         if answered_early {
+            self.reset_transaction();
             return Ok(());
         }
-        self.answer(Stage::FinalReply, "250 2.0.0 Ok: queued as ABC123")
-            .map(|_| ())
+        self.final_reply()
     }
 
-    /// RFC 3030: `BDAT size [LAST]`, exactly `size` octets follow the command line.
+    /// RFC 3030: `BDAT size [LAST]`, exactly `size` octets follow the command line. The reply to a chunk
+    /// that is not the last is the `BdatChunk` stage; a `DataBody` fault fires once that many octets of
+    /// the message (all chunks so far) arrived, and a reply it sends stands for the chunk's own reply.
     pub(super) fn bdat(&mut self, line: &str) -> Result<(), End> {
         let chunking = self
             .ehlo_extensions()
@@ -64,23 +66,88 @@ impl Session<'_> {
         let Some(size) = size else {
             return self.reply("501 5.5.4 Syntax: BDAT size [LAST]");
         };
-        while self.buf.len() < size {
-            self.fill()?;
+        if self.bdat.is_none() {
+            self.messages += 1;
+            self.bdat_fault = self.body_fault(self.messages);
+        }
+        let before = self.bdat.as_ref().map_or(0, Vec::len);
+        let mut answered_early = false;
+        loop {
+            let have = before + self.buf.len().min(size);
+            let due = self
+                .bdat_fault
+                .as_ref()
+                .is_some_and(|(threshold, _)| have >= *threshold);
+            if due && let Some((_, action)) = self.bdat_fault.take() {
+                if let Err(end) = self.act(action) {
+                    self.note_partial_bdat(size);
+                    return Err(end);
+                }
+                answered_early = true;
+            }
+            if self.buf.len() >= size {
+                break;
+            }
+            if let Err(end) = self.fill() {
+                self.note_partial_bdat(size);
+                return Err(end);
+            }
         }
         let chunk: Vec<u8> = self.buf.drain(..size).collect();
         self.bdat.get_or_insert_default().extend_from_slice(&chunk);
         if !last {
-            return self.reply(&format!("250 2.0.0 Ok: {size} octets received"));
+            if answered_early {
+                return Ok(());
+            }
+            return self
+                .answer(
+                    Stage::BdatChunk,
+                    &format!("250 2.0.0 Ok: {size} octets received"),
+                )
+                .map(|_| ());
         }
         let message = self.bdat.take().unwrap_or_default();
+        self.bdat_fault = None;
         self.note(|t| t.bdat.push(message));
-        let reply = if self.accepted == 0 {
-            "554 5.5.1 Error: no valid recipients"
-        } else {
-            "250 2.0.0 Ok: queued as ABC123"
-        };
-        self.accepted = 0;
-        self.answer(Stage::FinalReply, reply).map(|_| ())
+        if answered_early {
+            self.reset_transaction();
+            return Ok(());
+        }
+        if self.accepted == 0 {
+            self.reset_transaction();
+            return self.reply("554 5.5.1 Error: no valid recipients");
+        }
+        self.final_reply()
+    }
+
+    /// The message so far (earlier chunks and what arrived of this one) when the connection ends mid-BDAT.
+    fn note_partial_bdat(&mut self, size: usize) {
+        let mut partial = self.bdat.take().unwrap_or_default();
+        partial.extend_from_slice(&self.buf[..self.buf.len().min(size)]);
+        self.note(|t| t.unterminated_data = Some(partial));
+    }
+
+    /// After the whole message: SMTP's one reply, or LMTP's one per accepted recipient in RCPT order
+    /// (RFC 2033 §4.2), each the `LmtpReply(n)` stage. A `FinalReply` fault in LMTP mode replaces all of
+    /// them (a server failing before its first per-recipient reply).
+    fn final_reply(&mut self) -> Result<(), End> {
+        let recipients = std::mem::take(&mut self.accepted_rcpts);
+        self.reset_transaction();
+        if !self.script.lmtp {
+            return self
+                .answer(Stage::FinalReply, "250 2.0.0 Ok: queued as ABC123")
+                .map(|_| ());
+        }
+        if let Some(action) = self.fault(&Stage::FinalReply) {
+            return self.act(action);
+        }
+        for (i, rcpt) in recipients.iter().enumerate() {
+            self.answer(
+                Stage::LmtpReply(i + 1),
+                &format!("250 2.0.0 <{rcpt}> Saved"),
+            )?;
+        }
+        Ok(())
     }
 }
 

@@ -1,5 +1,6 @@
-//! The integration-test harness: a reactive scripted SMTP server on loopback (curl's test servers and
-//! CPython's `test_smtplib` fake channel are the model) and a hermetic way to run the `mailsend` binary.
+//! The integration-test harness: a reactive scripted SMTP or LMTP server on loopback or a Unix socket
+//! (curl's test servers and CPython's `test_smtplib` fake channel are the model) and a hermetic way to run
+//! the `mailsend` binary.
 //! Each test gets its own server on a free port and its own temporary HOME, so tests run in parallel.
 
 mod client;
@@ -11,7 +12,7 @@ mod session;
 mod transcript;
 
 #[allow(unused_imports)]
-pub use client::{Run, home, mailsend, mailsend_as, mailsend_to, run, run_with};
+pub use client::{Run, home, mailsend, mailsend_as, mailsend_to, run, run_in, run_with};
 #[allow(unused_imports)]
 pub use sasl::{CRAM_CHALLENGE, cram_digest};
 #[allow(unused_imports)]

@@ -1,5 +1,6 @@
-//! What the scripted server says: the defaults of a normal ESMTP server (RFC 5321 §4.2, RFC 1869) and the
-//! faults a test injects, keyed by protocol stage and occurrence (the curl `<servercmd>` / smtp-sink idea).
+//! What the scripted server says: the defaults of a normal ESMTP or LMTP server (RFC 5321 §4.2, RFC 1869,
+//! RFC 2033) and the faults a test injects, keyed by protocol stage and occurrence (the curl `<servercmd>` /
+//! smtp-sink idea).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,9 +14,13 @@ pub enum Stage {
     Connect,
     /// The greeting itself (RFC 5321 §4.3.1: must be 220).
     Greeting,
+    /// The reply to EHLO, or to LHLO in LMTP mode.
     Ehlo,
     Helo,
     StartTls,
+    /// In place of the TLS handshake after the `220` to STARTTLS: the action's bytes go where the
+    /// ServerHello belongs (a reply action sends its text raw and then closes).
+    TlsHandshake,
     /// The `AUTH` command line, before any SASL exchange.
     Auth,
     Mail,
@@ -25,8 +30,13 @@ pub enum Stage {
     Data,
     /// While the body is arriving, once at least this many body bytes were read (0: right after the 354).
     DataBody(usize),
+    /// The reply to a `BDAT` chunk that is not the last (RFC 3030 §2); count occurrences with `on_nth`.
+    BdatChunk,
     /// The reply after the terminating dot (or after `BDAT … LAST`).
     FinalReply,
+    /// LMTP: the reply after the data for the n-th accepted recipient (1-based, in RCPT order, RFC 2033
+    /// §4.2). A `FinalReply` fault in LMTP mode replaces all of them.
+    LmtpReply(usize),
     Quit,
     Rset,
     /// Any other verb (`NOOP`, `VRFY`, `EXPN`, …), upper-case.
@@ -129,6 +139,7 @@ pub struct Script {
     pub(crate) inject_after_starttls: Vec<u8>,
     pub(crate) implicit_tls: Option<Arc<ServerConfig>>,
     pub(crate) auth: Option<AuthCheck>,
+    pub(crate) lmtp: bool,
     pub(crate) lifetime: Duration,
 }
 
@@ -152,6 +163,7 @@ impl Default for Script {
             inject_after_starttls: Vec::new(),
             implicit_tls: None,
             auth: None,
+            lmtp: false,
             lifetime: Duration::from_secs(20),
         }
     }
@@ -179,6 +191,17 @@ impl Script {
         self.ehlo_lines
             .retain(|l| !l.eq_ignore_ascii_case("PIPELINING"));
         self
+    }
+
+    /// A new LMTP server (RFC 2033): `LHLO` instead of `EHLO` (which, like `HELO`, gets `500`), and after the
+    /// data one reply per accepted recipient, `250 2.0.0 <addr> Saved` unless `Stage::LmtpReply(n)` says
+    /// otherwise. The EHLO lines stay the defaults (PIPELINING and the rest, as Dovecot offers).
+    pub fn lmtp() -> Script {
+        Script {
+            lmtp: true,
+            greeting: "220 test.example LMTP ready".to_string(),
+            ..Script::default()
+        }
     }
 
     /// An RFC 821 server: `EHLO` is answered `502`, `HELO` works.

@@ -1,7 +1,10 @@
-//! The scripted server's life: bind on loopback, accept exactly one connection in a thread, serve it, and hand
-//! the transcript back. Every wait is bounded so that no test can hang on the server.
+//! The scripted server's life: bind on loopback (or a Unix domain socket), accept exactly one connection in a
+//! thread, serve it, and hand the transcript back. Every wait is bounded so that no test can hang on the
+//! server.
 
 use std::net::{SocketAddr, TcpListener};
+use std::os::unix::net::UnixListener;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
@@ -9,15 +12,37 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::script::Script;
-use super::session::Session;
+use super::session::{Conn, Session};
 use super::transcript::Transcript;
 
 /// How long `finish` waits for the server thread once the client is done.
 const FINISH_GRACE: Duration = Duration::from_secs(5);
 
+/// Where the server listens.
+#[derive(Clone, Debug)]
+enum Place {
+    Tcp(SocketAddr),
+    Unix(PathBuf),
+}
+
+/// One kind of listener, polled without blocking.
+enum Listener {
+    Tcp(TcpListener),
+    Unix(UnixListener),
+}
+
+impl Listener {
+    fn accept(&self) -> std::io::Result<Conn> {
+        match self {
+            Listener::Tcp(l) => l.accept().map(|(s, _)| Conn::Plain(s)),
+            Listener::Unix(l) => l.accept().map(|(s, _)| Conn::Unix(s)),
+        }
+    }
+}
+
 /// A server serving one connection in its own thread; see [`Script`] for what it says.
 pub struct Server {
-    addr: SocketAddr,
+    place: Place,
     stop: Arc<AtomicBool>,
     record: Arc<Mutex<Transcript>>,
     done: Receiver<()>,
@@ -27,55 +52,84 @@ impl Server {
     /// Listen on 127.0.0.1 with a free port.
     pub fn start(script: Script) -> Server {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-        Server::serve(listener, script)
+        Server::serve_tcp(listener, script)
     }
 
     /// Listen on [::1] with a free port; `None` when the machine has no IPv6 loopback.
     pub fn start_v6(script: Script) -> Option<Server> {
         let listener = TcpListener::bind("[::1]:0").ok()?;
-        Some(Server::serve(listener, script))
+        Some(Server::serve_tcp(listener, script))
     }
 
-    fn serve(listener: TcpListener, script: Script) -> Server {
+    /// Listen on a Unix domain socket at `path` (which must not exist; put it in a temp dir), as an LMTP
+    /// server usually does (`--socket PATH`, or `--host /PATH`).
+    pub fn start_unix(script: Script, path: &Path) -> Server {
+        let listener = UnixListener::bind(path).expect("bind the Unix socket");
+        listener
+            .set_nonblocking(true)
+            .expect("non-blocking listener");
+        Server::serve(
+            Listener::Unix(listener),
+            Place::Unix(path.to_owned()),
+            script,
+        )
+    }
+
+    fn serve_tcp(listener: TcpListener, script: Script) -> Server {
         let addr = listener
             .local_addr()
             .expect("local address of a bound listener");
         listener
             .set_nonblocking(true)
             .expect("non-blocking listener");
+        Server::serve(Listener::Tcp(listener), Place::Tcp(addr), script)
+    }
+
+    fn serve(listener: Listener, place: Place, script: Script) -> Server {
         let stop = Arc::new(AtomicBool::new(false));
         let record = Arc::new(Mutex::new(Transcript::default()));
         let (tx, done) = mpsc::channel();
         let (thread_stop, thread_record) = (stop.clone(), record.clone());
         thread::spawn(move || {
             let deadline = Instant::now() + script.lifetime;
-            if let Some(stream) = accept(&listener, &thread_stop, deadline) {
+            if let Some(conn) = accept(&listener, &thread_stop, deadline) {
                 drop(listener);
-                let mut session =
-                    Session::new(&script, stream, thread_record, thread_stop, deadline);
+                let mut session = Session::new(&script, conn, thread_record, thread_stop, deadline);
                 session.run();
             }
             let _ = tx.send(());
         });
         Server {
-            addr,
+            place,
             stop,
             record,
             done,
         }
     }
 
+    /// The TCP port; 0 for a Unix socket.
     pub fn port(&self) -> u16 {
-        self.addr.port()
+        match &self.place {
+            Place::Tcp(addr) => addr.port(),
+            Place::Unix(_) => 0,
+        }
     }
 
+    /// The TCP address. A Unix-socket server has none: asking is a mistake in the test.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        match &self.place {
+            Place::Tcp(addr) => *addr,
+            Place::Unix(path) => panic!("a Unix-socket server ({}) has no address", path.display()),
+        }
     }
 
-    /// The `--host` argument that reaches this server: `127.0.0.1:PORT` or `[::1]:PORT`.
+    /// The `--host` argument that reaches this server: `127.0.0.1:PORT`, `[::1]:PORT`, or the socket path
+    /// (spec §1: a host starting with `/` is a Unix socket).
     pub fn host_arg(&self) -> String {
-        self.addr.to_string()
+        match &self.place {
+            Place::Tcp(addr) => addr.to_string(),
+            Place::Unix(path) => path.display().to_string(),
+        }
     }
 
     /// Stop waiting for the client, join the thread (bounded) and return what the server saw.
@@ -97,14 +151,10 @@ impl Drop for Server {
 
 /// Poll for the one client until the test says stop or the lifetime ends. A connection already queued when
 /// `stop` is set is still taken, so a client that finished quickly is never missed.
-fn accept(
-    listener: &TcpListener,
-    stop: &AtomicBool,
-    deadline: Instant,
-) -> Option<std::net::TcpStream> {
+fn accept(listener: &Listener, stop: &AtomicBool, deadline: Instant) -> Option<Conn> {
     loop {
         match listener.accept() {
-            Ok((stream, _)) => return Some(stream),
+            Ok(conn) => return Some(conn),
             Err(_) if stop.load(Ordering::SeqCst) || Instant::now() >= deadline => return None,
             Err(_) => thread::sleep(Duration::from_millis(5)),
         }

@@ -1,9 +1,11 @@
-//! One served connection: the command loop of a small ESMTP server (RFC 5321 §4.1, RFC 1869 EHLO,
-//! RFC 2920 pipelining by reading line by line, RFC 3030 BDAT, RFC 3207 STARTTLS) with the script's faults
-//! applied at each stage. Every blocking call is bounded by the stop flag and the server's lifetime.
+//! One served connection: the command loop of a small ESMTP or LMTP server (RFC 5321 §4.1, RFC 1869 EHLO,
+//! RFC 2033 LHLO, RFC 2920 pipelining by reading line by line, RFC 3030 BDAT, RFC 3207 STARTTLS) with the
+//! script's faults applied at each stage, over TCP or a Unix domain socket. Every blocking call is bounded
+//! by the stop flag and the server's lifetime.
 
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
+use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -23,8 +25,9 @@ const HOSTNAME: &str = "test.example";
 /// Why the dialogue ended; recorded in `Transcript::end`.
 pub(super) struct End(pub String);
 
-enum Conn {
+pub(super) enum Conn {
     Plain(TcpStream),
+    Unix(UnixStream),
     Tls(Box<StreamOwned<ServerConnection, TcpStream>>),
     Gone,
 }
@@ -34,13 +37,14 @@ impl Conn {
         match self {
             Conn::Plain(tcp) => Some(tcp),
             Conn::Tls(tls) => Some(&tls.sock),
-            Conn::Gone => None,
+            Conn::Unix(_) | Conn::Gone => None,
         }
     }
 
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
             Conn::Plain(tcp) => tcp.read(buf),
+            Conn::Unix(unix) => unix.read(buf),
             Conn::Tls(tls) => tls.read(buf),
             Conn::Gone => Ok(0),
         }
@@ -49,6 +53,7 @@ impl Conn {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
             Conn::Plain(tcp) => tcp.write(buf),
+            Conn::Unix(unix) => unix.write(buf),
             Conn::Tls(tls) => tls.write(buf),
             Conn::Gone => Err(io::ErrorKind::NotConnected.into()),
         }
@@ -57,6 +62,7 @@ impl Conn {
     fn flush(&mut self) -> io::Result<()> {
         match self {
             Conn::Plain(tcp) => tcp.flush(),
+            Conn::Unix(unix) => unix.flush(),
             Conn::Tls(tls) => tls.flush(),
             Conn::Gone => Ok(()),
         }
@@ -64,7 +70,7 @@ impl Conn {
 }
 
 pub(super) struct Session<'s> {
-    script: &'s Script,
+    pub(super) script: &'s Script,
     conn: Conn,
     /// Bytes read from the client and not yet consumed.
     pub(super) buf: Vec<u8>,
@@ -74,9 +80,15 @@ pub(super) struct Session<'s> {
     /// Occurrences seen so far per stage (`Rcpt(n)` counts as one stage).
     occurrences: Vec<(String, usize)>,
     rcpts_seen: usize,
+    /// Whether MAIL was accepted, so RCPT and DATA after a refused MAIL get a real server's `503`.
+    in_transaction: bool,
     pub(super) accepted: usize,
+    /// The accepted recipients in RCPT order: LMTP answers each after the data (RFC 2033 §4.2).
+    pub(super) accepted_rcpts: Vec<String>,
     pub(super) messages: usize,
     pub(super) bdat: Option<Vec<u8>>,
+    /// The `DataBody` fault still to fire in the BDAT message being received.
+    pub(super) bdat_fault: Option<(usize, Action)>,
     tls: bool,
     stop_seen: bool,
 }
@@ -84,27 +96,40 @@ pub(super) struct Session<'s> {
 impl<'s> Session<'s> {
     pub(super) fn new(
         script: &'s Script,
-        tcp: TcpStream,
+        conn: Conn,
         record: Arc<Mutex<Transcript>>,
         stop: Arc<AtomicBool>,
         deadline: Instant,
     ) -> Session<'s> {
         // Accepted sockets may inherit the listener's non-blocking flag on some platforms.
-        let _ = tcp.set_nonblocking(false);
-        let _ = tcp.set_read_timeout(Some(POLL));
-        let _ = tcp.set_write_timeout(Some(POLL));
+        match &conn {
+            Conn::Plain(tcp) => {
+                let _ = tcp.set_nonblocking(false);
+                let _ = tcp.set_read_timeout(Some(POLL));
+                let _ = tcp.set_write_timeout(Some(POLL));
+            }
+            Conn::Unix(unix) => {
+                let _ = unix.set_nonblocking(false);
+                let _ = unix.set_read_timeout(Some(POLL));
+                let _ = unix.set_write_timeout(Some(POLL));
+            }
+            Conn::Tls(_) | Conn::Gone => {}
+        }
         Session {
             script,
-            conn: Conn::Plain(tcp),
+            conn,
             buf: Vec::new(),
             record,
             stop,
             deadline,
             occurrences: Vec::new(),
             rcpts_seen: 0,
+            in_transaction: false,
             accepted: 0,
+            accepted_rcpts: Vec::new(),
             messages: 0,
             bdat: None,
+            bdat_fault: None,
             tls: false,
             stop_seen: false,
         }
@@ -133,6 +158,15 @@ impl<'s> Session<'s> {
             self.note(|t| t.commands.push(line.clone()));
             let verb = line.split(' ').next().unwrap_or("").to_ascii_uppercase();
             match verb.as_str() {
+                // RFC 2033 §4.1: an LMTP server knows LHLO only; answering EHLO/HELO with 500 makes a
+                // client that forgot `--protocol lmtp` fail visibly.
+                "EHLO" | "HELO" if self.script.lmtp => {
+                    self.answer(Stage::Ehlo, "500 5.5.1 Error: LMTP server, use LHLO")?;
+                }
+                "LHLO" if self.script.lmtp => {
+                    let reply = self.ehlo_reply();
+                    self.answer(Stage::Ehlo, &reply)?;
+                }
                 "EHLO" => {
                     let reply = if self.script.helo_only {
                         "502 5.5.2 Error: command not recognized".to_string()
@@ -147,14 +181,21 @@ impl<'s> Session<'s> {
                 "STARTTLS" => self.starttls()?,
                 "AUTH" => self.auth(&line)?,
                 "MAIL" => {
-                    self.accepted = 0;
-                    self.answer(Stage::Mail, "250 2.1.0 Ok")?;
+                    self.reset_transaction();
+                    let sent = self.answer(Stage::Mail, "250 2.1.0 Ok")?;
+                    self.in_transaction = sent.starts_with('2');
                 }
                 "RCPT" => {
                     self.rcpts_seen += 1;
-                    let sent = self.answer(Stage::Rcpt(self.rcpts_seen), "250 2.1.5 Ok")?;
+                    let default = if self.in_transaction {
+                        "250 2.1.5 Ok"
+                    } else {
+                        "503 5.5.1 Error: need MAIL command"
+                    };
+                    let sent = self.answer(Stage::Rcpt(self.rcpts_seen), default)?;
                     if sent.starts_with('2') {
                         self.accepted += 1;
+                        self.accepted_rcpts.push(path_of(&line));
                     }
                 }
                 "DATA" => {
@@ -169,8 +210,7 @@ impl<'s> Session<'s> {
                 }
                 "BDAT" => self.bdat(&line)?,
                 "RSET" => {
-                    self.accepted = 0;
-                    self.bdat = None;
+                    self.reset_transaction();
                     self.answer(Stage::Rset, "250 2.0.0 Ok")?;
                 }
                 "QUIT" => {
@@ -188,6 +228,15 @@ impl<'s> Session<'s> {
                 }
             }
         }
+    }
+
+    /// Forget the transaction (RFC 5321 §4.1.1.5 RSET, §4.1.1.2 a new MAIL, or the end of the data).
+    pub(super) fn reset_transaction(&mut self) {
+        self.in_transaction = false;
+        self.accepted = 0;
+        self.accepted_rcpts.clear();
+        self.bdat = None;
+        self.bdat_fault = None;
     }
 
     /// The extension lines in force now: RFC 3207 §4.2 has the server forget the plaintext list after TLS.
@@ -251,7 +300,14 @@ impl<'s> Session<'s> {
             Some(config) if reply.starts_with("220") => {
                 let early = std::mem::take(&mut self.buf);
                 self.note(|t| t.plaintext_after_starttls = early);
-                self.handshake(config)
+                // A TlsHandshake fault replaces the handshake: its bytes go where the ServerHello belongs.
+                match self.fault(&Stage::TlsHandshake) {
+                    Some(action) => {
+                        self.act(action)?;
+                        Err(End("scripted handshake fault".to_string()))
+                    }
+                    None => self.handshake(config),
+                }
             }
             _ => Ok(()),
         }
@@ -262,7 +318,9 @@ impl<'s> Session<'s> {
             Conn::Plain(tcp) => tcp,
             other => {
                 self.conn = other;
-                return Err(End("handshake asked on a TLS connection".to_string()));
+                return Err(End(
+                    "a TLS handshake needs a plain TCP connection".to_string()
+                ));
             }
         };
         let server = ServerConnection::new(config).map_err(|e| End(format!("TLS setup: {e}")))?;
@@ -348,6 +406,7 @@ impl<'s> Session<'s> {
             Action::Raw(bytes) => self.send(&bytes),
             Action::Close => Err(End("scripted close".to_string())),
             Action::Reset => {
+                // A Unix socket has no RST; the abrupt close is the nearest thing.
                 if let Some(tcp) = self.conn.tcp() {
                     // SO_LINGER 0 makes the close send RST instead of FIN.
                     let _ = socket2::SockRef::from(tcp).set_linger(Some(Duration::ZERO));
@@ -459,6 +518,18 @@ impl<'s> Session<'s> {
     pub(super) fn auth_check(&self) -> Option<&AuthCheck> {
         self.script.auth.as_ref()
     }
+}
+
+/// The path of `RCPT TO:<path> params` without the brackets (RFC 5321 §4.1.1.3), for LMTP replies.
+fn path_of(line: &str) -> String {
+    let after = line
+        .split_once(':')
+        .map_or("", |(_, rest)| rest)
+        .trim_start();
+    let path = after.split(' ').next().unwrap_or("");
+    path.trim_start_matches('<')
+        .trim_end_matches('>')
+        .to_string()
 }
 
 fn blocked(e: &io::Error) -> bool {
