@@ -54,10 +54,12 @@ fn parse_netrc(text: &str, host: &str, user: &str) -> Option<Secret> {
     let mut login_ok = true;
     let mut password: Option<String> = None;
     let finish = |m: bool, l: bool, p: &mut Option<String>, found: &mut Option<Secret>| {
-        if m && l && found.is_none()
-            && let Some(p) = p.take() {
-                *found = Some(Secret::new(p));
-            }
+        if m && l
+            && found.is_none()
+            && let Some(p) = p.take()
+        {
+            *found = Some(Secret::new(p));
+        }
         *p = None;
     };
     while let Some(token) = tokens.next() {

@@ -316,9 +316,10 @@ pub fn resolve(cli: &Cli, env: &Env) -> anyhow::Result<Settings> {
 
     let timeout_secs = l.pick("timeout", cli.timeout, |a| a.timeout);
     if let Some(t) = timeout_secs
-        && !(t > 0.0 && t.is_finite()) {
-            return Err(Exit::usage("--timeout must be a positive number of seconds").into());
-        }
+        && !(t > 0.0 && t.is_finite())
+    {
+        return Err(Exit::usage("--timeout must be a positive number of seconds").into());
+    }
     let timeout = Duration::from_secs_f64(timeout_secs.unwrap_or(60.0));
     // RFC 5321 §4.5.3.2.6: wait 10 minutes for the reply to the final dot, unless the user said otherwise.
     let final_timeout = if timeout_secs.is_some() {
