@@ -2,7 +2,8 @@
 # Installs what the interop tests and the demo need on a Debian 12 machine, idempotently.
 #
 # - Debian packages that do not conflict with anything: Dovecot LMTP, groff (man page check), openssl,
-#   iproute2, and the run-time libraries of the unpacked Exim binary.
+#   iproute2, time (/usr/bin/time: peak RSS in the load tests), tmux (a terminal for the interactive
+#   session test), and the run-time libraries of the unpacked Exim binary.
 # - aiosmtpd from PyPI into the machine's python3.
 # - Postfix (for smtp-sink) and exim4-daemon-light are MTAs that conflict with each other (installing one
 #   removes the other), so they are downloaded and unpacked into a cache directory, never installed.
@@ -13,7 +14,7 @@
 set -euo pipefail
 
 SERVERS_DIR="${MAILSEND_SERVERS:-/var/tmp/mailsend-servers}"
-APT_PACKAGES=(dovecot-core dovecot-lmtpd groff openssl iproute2 ca-certificates
+APT_PACKAGES=(dovecot-core dovecot-lmtpd groff openssl iproute2 ca-certificates time tmux
 	libidn12 libnsl2 libgnutls30 libgnutls-dane0 libdb5.3 libpcre2-8-0 libsasl2-2 libicu72)
 
 if [ "$(id -u)" -eq 0 ]; then SUDO=(); else SUDO=(sudo); fi
@@ -113,6 +114,6 @@ check_binaries() {
 		{ ! grep 'not found'; } &&
 		ldd "$SERVERS_DIR/exim4/usr/sbin/exim4" | { ! grep 'not found'; } &&
 		"$SERVERS_DIR/exim4/usr/sbin/exim4" -C /dev/null -bV | grep '^Exim version 4' >/dev/null &&
-		command -v dovecot && command -v openssl && command -v groff
+		command -v dovecot && command -v openssl && command -v groff && command -v tmux && [ -x /usr/bin/time ]
 }
 step "check server binaries" check_binaries

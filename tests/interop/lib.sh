@@ -6,7 +6,8 @@
 #   socket inside $WORK, never on another address.
 # - check NAME FUNC ARGS...: runs FUNC in a subshell under `set -e`, prints `ok NAME` or `FAIL NAME` with
 #   FUNC's output as the reason, and counts; finish prints `interop: N passed, M failed` when the file runs on
-#   its own (run.sh prints the total instead) and exits 1 when anything failed.
+#   its own (run.sh prints the total instead) and exits 1 when anything failed. note TEXT prints a figure
+#   (timing, count) under the verdict.
 # - ms EXPECTED_EXIT ARGS...: runs $MAILSEND with stdin as the message and checks its exit status;
 #   ms_fails ARGS... only asks for a failure of mailsend's own (any status but 0 or one from `timeout`).
 # - same_bytes, wait_files, one_file, assert_grep: assertions that explain themselves when they fail.
@@ -19,8 +20,8 @@ SERVERS_DIR="${MAILSEND_SERVERS:-/var/tmp/mailsend-servers}"
 PYTHON="${PYTHON:-$(python3 -c 'import sys; print(sys.executable)')}"
 MAILSEND="${MAILSEND:-$REPO_DIR/target/debug/mailsend}"
 case "$MAILSEND" in /*) ;; *) MAILSEND="$PWD/$MAILSEND" ;; esac
-# Groups follow the order features arrive in: plain SMTP, then TLS and AUTH, then LMTP.
-INTEROP_GROUPS="${INTEROP_GROUPS:-core tls lmtp}"
+# Groups follow the order features arrive in: plain SMTP, then TLS and AUTH, then LMTP; load last.
+INTEROP_GROUPS="${INTEROP_GROUPS:-core tls lmtp load}"
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/mailsend-interop.XXXXXX")"
 # Servers that drop privileges (smtp-sink as nobody, Exim as Debian-exim) must reach their files in here.
@@ -172,7 +173,12 @@ check() {
 	) >"$T/check.out" 2>&1
 	local rc=$?
 	if [ "$rc" -eq 0 ]; then report ok "$name"; else report FAIL "$name" "$T/check.out"; fi
+	if [ -s "$T/notes" ]; then sed 's/^/    /' "$T/notes"; fi
 }
+
+# note TEXT...: a figure worth seeing (a timing, a count), printed under the check's verdict whether it
+# passed or failed; not an assertion.
+note() { printf '%s\n' "$*" >>"$T/notes"; }
 
 finish() {
 	if [ -z "${INTEROP_RESULTS:-}" ]; then

@@ -100,8 +100,10 @@ start_aiosmtpd() {
 # start_exim: Exim 4.96 on 127.0.0.1 and ::1 port $EXIM_PORT; STARTTLS with the make_certs chain; AUTH
 # PLAIN, LOGIN and CRAM-MD5 for $TEST_USER/$TEST_PASSWORD, offered only after TLS; SMTPUTF8, CHUNKING,
 # PIPELINING. Local users alice, bob and jösé (stored as jose) @example.org get Maildirs under
-# $EXIM_DIR/mail/USER/Maildir; anyone else is refused at RCPT. Its Received field names the protocol
-# (esmtpsa = ESMTP + TLS + AUTH, utf8 prefix with SMTPUTF8), the login and the authenticator used.
+# $EXIM_DIR/mail/USER/Maildir; team@example.org is an alias for alice and bob (for EXPN); anyone else is
+# refused at RCPT. VRFY and EXPN are answered; messages up to 200 MB, 100 connections at once, every
+# message delivered at once. Its Received field names the protocol (esmtpsa = ESMTP + TLS + AUTH, utf8
+# prefix with SMTPUTF8), the login and the authenticator used.
 start_exim() {
 	local exim="$SERVERS_DIR/exim4/usr/sbin/exim4"
 	[ -x "$exim" ] || {
@@ -118,6 +120,7 @@ start_exim() {
 	mkdir -p "$EXIM_DIR/spool" "$EXIM_DIR/log" "$EXIM_DIR/mail"
 	chown Debian-exim:Debian-exim "$EXIM_DIR/spool" "$EXIM_DIR/log" "$EXIM_DIR/mail" || return 1
 	printf 'alice: alice\nbob: bob\njösé: jose\n' >"$EXIM_DIR/users"
+	printf 'team: alice@example.org, bob@example.org\n' >"$EXIM_DIR/aliases"
 	# Exim refuses a configuration that others could write; its directory must be reachable after
 	# Exim re-executes itself as Debian-exim ("lost privilege for using -C option").
 	sed -e "s|@EXIM@|$exim|g" -e "s|@DIR@|$EXIM_DIR|g" -e "s|@PORT@|$EXIM_PORT|g" \
