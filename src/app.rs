@@ -10,7 +10,7 @@ use crate::cli::{Cli, Stage as StopStage};
 use crate::debug;
 use crate::exit::{self, Exit};
 use crate::message::envelope::{self, Rewrite};
-use crate::message::headers::{self, MAX_HEADER_BLOCK};
+use crate::message::headers::{self, HEAD_SCAN_LEN};
 use crate::message::spool::Spool;
 use crate::password;
 use crate::settings::{self, Env, Settings, TlsUse};
@@ -98,13 +98,14 @@ fn log_outcome(settings: &Settings, tx: &Transaction, result: &anyhow::Result<De
 fn read_input(settings: &Settings) -> anyhow::Result<Spool> {
     match &settings.input {
         Some(path) => {
-            let mut file = File::open(path).map_err(|e| {
+            let file = File::open(path).map_err(|e| {
                 Exit::io(format!(
                     "cannot open the message file {}: {e}",
                     path.display()
                 ))
             })?;
-            Spool::read_from(&mut file, false).map_err(|e| {
+            // A regular file is used in place, anything else copied (issue 6).
+            Spool::from_file(file).map_err(|e| {
                 Exit::io(format!(
                     "cannot read the message file {}: {e}",
                     path.display()
@@ -113,6 +114,14 @@ fn read_input(settings: &Settings) -> anyhow::Result<Spool> {
             })
         }
         None => {
+            // `mailsend < msg.eml`: the redirected file is used in place like --input (issue 6).
+            if !settings.dot_ends_input
+                && let Some(file) = crate::message::spool::regular_stdin()
+            {
+                return Spool::from_file(file).map_err(|e| {
+                    Exit::io(format!("cannot read the message from standard input: {e}")).into()
+                });
+            }
             let stdin = io::stdin();
             let mut lock = stdin.lock();
             Spool::read_from(&mut lock, settings.dot_ends_input).map_err(|e| {
@@ -159,7 +168,7 @@ fn qualify(settings: &Settings, address: String) -> String {
 
 pub fn prepare(settings: &Settings, spool: &Spool) -> anyhow::Result<Prepared> {
     let head = spool
-        .head(MAX_HEADER_BLOCK + 1)
+        .head(HEAD_SCAN_LEN)
         .map_err(|e| Exit::io(format!("cannot read the spooled message: {e}")))?;
     let block = headers::scan(&head)?;
     if let Some(at) = spool.stats().first_bare_cr

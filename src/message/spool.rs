@@ -6,11 +6,19 @@
 //! (RFC 1870 §3) and later passes only ever see CRLF. The same pass counts 8-bit bytes (RFC 6152
 //! `BODY=8BITMIME`), NULs and lines over 998 octets (RFC 5321 §4.5.3.1.6, RFC 5322 §2.1.1).
 //! Small inputs stay in memory; past [`MEMORY_LIMIT`] they go to an unlinked 0600 temporary file, and
-//! memory stays flat whatever the size.
+//! memory stays flat whatever the size. An input that is a regular file is already complete and is
+//! not copied at all: it is read twice instead, once to count and once to send ([`original`]).
+
+mod original;
 
 use std::fs::{File, Permissions};
 use std::io::{self, Read, Write};
+use std::os::fd::AsFd;
 use std::os::unix::fs::{FileExt, PermissionsExt};
+
+use original::Original;
+
+use crate::smtp::data::find_line_end;
 
 /// Inputs up to this many (normalised) bytes stay in memory; larger ones go to a temporary file.
 pub const MEMORY_LIMIT: usize = 1 << 20;
@@ -37,7 +45,8 @@ pub struct SpoolStats {
     pub first_bare_cr: Option<u64>,
 }
 
-/// The normalised message, in memory or in an unlinked temporary file (deleted when dropped).
+/// The normalised message, in memory or in an unlinked temporary file (deleted when dropped), or the
+/// original regular file, normalised whenever it is read.
 #[derive(Debug)]
 pub struct Spool {
     store: Store,
@@ -48,6 +57,14 @@ pub struct Spool {
 enum Store {
     Memory(Vec<u8>),
     File(File),
+    Original(Original),
+}
+
+/// Standard input as a [`File`] when it is a regular file (`mailsend < msg.eml`), for
+/// [`Spool::from_file`]; pipes, terminals and sockets give `None` and are spooled by copying.
+pub fn regular_stdin() -> Option<File> {
+    let file = File::from(io::stdin().as_fd().try_clone_to_owned().ok()?);
+    file.metadata().ok()?.file_type().is_file().then_some(file)
 }
 
 impl Spool {
@@ -86,6 +103,23 @@ impl Spool {
         })
     }
 
+    /// Spools an opened input from its current position. A regular file with something left to read
+    /// is used in place: one pass gathers the statistics and the head, and the readers normalise the
+    /// file again as they go. Anything else (a pipe, a device, an empty file) is copied by
+    /// [`Spool::read_from`].
+    pub fn from_file(file: File) -> io::Result<Spool> {
+        let meta = file.metadata()?;
+        // Only a regular file has a position (a pipe's lseek fails with ESPIPE).
+        if !meta.file_type().is_file() || meta.len() <= io::Seek::stream_position(&mut &file)? {
+            return Spool::read_from(&mut &file, false);
+        }
+        let (original, stats) = Original::scan(file)?;
+        Ok(Spool {
+            store: Store::Original(original),
+            stats,
+        })
+    }
+
     /// The same normalisation over a byte slice, always kept in memory (for tests and small inputs).
     pub fn from_bytes(bytes: &[u8]) -> Spool {
         let mut norm = Normaliser::new(false);
@@ -121,11 +155,15 @@ impl Spool {
                 pos: start,
                 end: self.stats.len,
             }),
+            Store::Original(o) => o.reader_from(offset, self.stats.len)?,
         })
     }
 
     /// The first `max` bytes (for the header scan), without reading the whole file.
     pub fn head(&self, max: usize) -> io::Result<Vec<u8>> {
+        if let Store::Original(o) = &self.store {
+            return o.head(max, self.stats.len);
+        }
         let mut head = Vec::new();
         self.reader_from(0)?
             .take(u64::try_from(max).unwrap_or(u64::MAX))
@@ -153,6 +191,12 @@ impl Store {
                 *self = Store::File(f);
             }
             Store::File(f) => f.write_all(bytes)?,
+            // Only read_from appends, to a store it created; an input used in place is never written.
+            Store::Original(_) => {
+                return Err(io::Error::other(
+                    "the message file itself is never written to",
+                ));
+            }
         }
         Ok(())
     }
@@ -199,6 +243,12 @@ struct Normaliser {
     done: bool,
     line_len: u64,
     stats: SpoolStats,
+    /// Line ends are recorded in [`Normaliser::crlf_ends`] while the normalised length stays within this.
+    record_limit: u64,
+    /// For each line end, in order, within `record_limit`: whether the input had CRLF there (two octets)
+    /// rather than a lone CR or LF (one octet). This maps a normalised line start back to its input
+    /// position when the input is used in place.
+    crlf_ends: Vec<bool>,
 }
 
 impl Normaliser {
@@ -211,6 +261,8 @@ impl Normaliser {
             done: false,
             line_len: 0,
             stats: SpoolStats::default(),
+            record_limit: 0,
+            crlf_ends: Vec::new(),
         }
     }
 
@@ -222,10 +274,7 @@ impl Normaliser {
         while i < input.len() && !self.done {
             if !(self.pending_cr || self.pending_dot || (self.dot_ends && self.line_start)) {
                 let rest = &input[i..];
-                let run = rest
-                    .iter()
-                    .position(|&b| b == b'\r' || b == b'\n')
-                    .unwrap_or(rest.len());
+                let run = find_line_end(rest).unwrap_or(rest.len());
                 if run > 0 {
                     self.bytes(&rest[..run], out);
                     i += run;
@@ -235,6 +284,11 @@ impl Normaliser {
             self.step(input[i], out);
             i += 1;
         }
+        // Counted once per block rather than per line: every consumed byte is either in the output or
+        // one of CR, LF and a terminator ".", which are neither 8-bit nor NUL.
+        let consumed = &input[..i];
+        self.stats.eight_bit |= !self.stats.eight_bit && !consumed.is_ascii();
+        self.stats.has_nul |= !self.stats.has_nul && consumed.contains(&0);
         self.done
     }
 
@@ -244,7 +298,7 @@ impl Normaliser {
             if b != b'\n' && self.stats.first_bare_cr.is_none() {
                 self.stats.first_bare_cr = Some(self.stats.len);
             }
-            self.end_line(out);
+            self.end_line(b == b'\n', out);
             if b == b'\n' {
                 return;
             }
@@ -263,7 +317,7 @@ impl Normaliser {
         }
         match b {
             b'\r' => self.pending_cr = true,
-            b'\n' => self.end_line(out),
+            b'\n' => self.end_line(false, out),
             _ => self.byte(b, out),
         }
     }
@@ -273,8 +327,6 @@ impl Normaliser {
         out.extend_from_slice(run);
         let n = run.len() as u64;
         self.stats.len += n;
-        self.stats.eight_bit |= !run.is_ascii();
-        self.stats.has_nul |= run.contains(&0);
         if self.line_len <= MAX_LINE && self.line_len + n > MAX_LINE {
             self.stats.long_lines += 1;
         }
@@ -289,7 +341,7 @@ impl Normaliser {
             if self.stats.first_bare_cr.is_none() {
                 self.stats.first_bare_cr = Some(self.stats.len);
             }
-            self.end_line(out);
+            self.end_line(false, out);
         }
         self.pending_dot = false;
     }
@@ -297,8 +349,6 @@ impl Normaliser {
     fn byte(&mut self, b: u8, out: &mut Vec<u8>) {
         out.push(b);
         self.stats.len += 1;
-        self.stats.eight_bit |= b >= 0x80;
-        self.stats.has_nul |= b == 0;
         self.line_len += 1;
         if self.line_len == MAX_LINE + 1 {
             self.stats.long_lines += 1;
@@ -306,7 +356,11 @@ impl Normaliser {
         self.line_start = false;
     }
 
-    fn end_line(&mut self, out: &mut Vec<u8>) {
+    /// A line end; `crlf` says whether the input had CRLF there (else a lone CR or LF).
+    fn end_line(&mut self, crlf: bool, out: &mut Vec<u8>) {
+        if self.stats.len + 2 <= self.record_limit {
+            self.crlf_ends.push(crlf);
+        }
         out.extend_from_slice(b"\r\n");
         self.stats.len += 2;
         self.line_len = 0;
@@ -494,6 +548,22 @@ mod tests {
                     proptest::prop_assert!(i > 0 && out[i - 1] == b'\r');
                 }
             }
+        }
+    }
+
+    proptest::proptest! {
+        /// The word-at-a-time search finds what a byte-by-byte one finds, near-misses included.
+        #[test]
+        fn line_end_search_is_exact(
+            input in proptest::collection::vec(proptest::sample::select(
+                b"\r\n\x0b\x0c\x0e\x09\x8a\x8d\x00\xffa".to_vec()), 0..40),
+            skip in 0usize..8,
+        ) {
+            let s = &input[skip.min(input.len())..];
+            proptest::prop_assert_eq!(
+                find_line_end(s),
+                s.iter().position(|&b| b == b'\r' || b == b'\n')
+            );
         }
     }
 

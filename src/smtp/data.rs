@@ -76,7 +76,7 @@ impl DataEncoder {
             if self.at_line_start && head == b'.' && self.dot_stuffing {
                 out.push(b'.');
             }
-            let Some(at) = rest.iter().position(|&b| b == b'\r' || b == b'\n') else {
+            let Some(at) = find_line_end(rest) else {
                 self.add_text(rest, out);
                 return;
             };
@@ -144,6 +144,34 @@ impl DataEncoder {
 /// Whether the data has any byte with the high bit set, which calls for `BODY=8BITMIME` (RFC 6152).
 pub fn is_eight_bit(data: &[u8]) -> bool {
     !data.is_ascii()
+}
+
+/// The index of the first CR or LF, eight bytes at a time (SWAR): the encoder and the spool's normaliser spend most
+/// of their time looking for line ends, and a byte-by-byte search is several times slower on a 50 MB message
+/// (issue 6). A lane of `x ^ c` is zero exactly where `x` has byte `c`; `(v - 0x01…) & !v & 0x80…`
+/// flags zero lanes, and its lowest flag is always a true one (a borrow only runs upwards).
+pub fn find_line_end(s: &[u8]) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let zero_lanes = |v: u64| v.wrapping_sub(LO) & !v & HI;
+    let mut words = s.chunks_exact(8);
+    let mut base = 0;
+    for word in &mut words {
+        let mut lanes = [0u8; 8];
+        lanes.copy_from_slice(word);
+        let x = u64::from_le_bytes(lanes);
+        let hits =
+            zero_lanes(x ^ (LO * u64::from(b'\r'))) | zero_lanes(x ^ (LO * u64::from(b'\n')));
+        if hits != 0 {
+            return Some(base + (hits.trailing_zeros() / 8) as usize);
+        }
+        base += 8;
+    }
+    words
+        .remainder()
+        .iter()
+        .position(|&b| b == b'\r' || b == b'\n')
+        .map(|p| base + p)
 }
 
 #[cfg(test)]
