@@ -4,50 +4,7 @@
 //! and `\r\n.\r\n` (counting the start of the data as a line start) occurs once, at the very end.
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
-use mailsend::smtp::data::DataEncoder;
+#[path = "../checks/data_encoder.rs"]
+mod checks;
 
-fn encode(chunks: &[&[u8]]) -> Vec<u8> {
-    let mut encoder = DataEncoder::dot_stuffing();
-    let mut out = Vec::new();
-    for chunk in chunks {
-        encoder.encode(chunk, &mut out);
-    }
-    encoder.finish(&mut out);
-    out
-}
-
-fuzz_target!(|data: &[u8]| {
-    let Some((&count, rest)) = data.split_first() else {
-        return;
-    };
-    let count = usize::from(count % 8);
-    let Some((cut_bytes, message)) = rest.split_at_checked(count * 2) else {
-        return;
-    };
-    let mut cuts: Vec<usize> = cut_bytes
-        .chunks(2)
-        .map(|c| usize::from(u16::from_le_bytes([c[0], c[1]])) % (message.len() + 1))
-        .collect();
-    cuts.sort_unstable();
-    let mut chunks = Vec::new();
-    let mut from = 0;
-    for cut in cuts {
-        chunks.push(&message[from..cut]);
-        from = cut;
-    }
-    chunks.push(&message[from..]);
-
-    let out = encode(&chunks);
-    assert_eq!(out, encode(&[message]));
-    for (i, &b) in out.iter().enumerate() {
-        match b {
-            b'\r' => assert_eq!(out.get(i + 1), Some(&b'\n'), "bare CR at {i}"),
-            b'\n' => assert!(i > 0 && out[i - 1] == b'\r', "bare LF at {i}"),
-            _ => {}
-        }
-    }
-    let seen = [b"\r\n".as_slice(), &out].concat();
-    assert!(seen.ends_with(b"\r\n.\r\n"));
-    assert_eq!(seen.windows(5).filter(|w| *w == b"\r\n.\r\n").count(), 1);
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| checks::check(data));

@@ -3,31 +3,7 @@
 //! prefix never claims a different reply.
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
-use mailsend::smtp::reply::{MAX_LINE, MAX_LINES, Parsed, parse, parse_at_eof};
+#[path = "../checks/reply.rs"]
+mod checks;
 
-fuzz_target!(|data: &[u8]| {
-    let _ = parse_at_eof(data);
-    if let Ok(Parsed::Complete {
-        reply,
-        raw_lines,
-        consumed,
-    }) = parse(data)
-    {
-        assert_eq!(raw_lines.concat(), &data[..consumed]);
-        assert_eq!(reply.lines.len(), raw_lines.len());
-        assert!(raw_lines.len() <= MAX_LINES);
-        assert!(
-            raw_lines
-                .iter()
-                .all(|l| l.len() <= MAX_LINE && l.ends_with(b"\n"))
-        );
-        assert!((200..600).contains(&reply.code));
-        assert!(!reply.to_string().chars().any(char::is_control));
-        // The same reply, whatever follows it.
-        match parse(&data[..consumed]) {
-            Ok(Parsed::Complete { reply: again, .. }) => assert_eq!(again, reply),
-            other => panic!("prefix parsed differently: {other:?}"),
-        }
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| checks::check(data));
