@@ -386,14 +386,8 @@ pub fn resolve(cli: &Cli, env: &Env) -> anyhow::Result<Settings> {
     let debug = l.pick("debug", cli.debug, |a| a.debug).unwrap_or(0);
     let from = l.pick("from", cli.from.clone(), |a| a.from.clone());
     let maildomain = l.pick("maildomain", None, |a| a.maildomain.clone());
-    let default_domain = maildomain.clone().unwrap_or_else(|| {
-        let d = default_ehlo_name(&env.hostname);
-        if d.starts_with('[') {
-            env.hostname.clone()
-        } else {
-            d
-        }
-    });
+    // `$USER@…` and the Message-ID want a name, never an address literal: the host name as it is.
+    let default_domain = maildomain.clone().unwrap_or_else(|| env.hostname.clone());
     let flag = |l: &mut Layers, key, f: fn(&Account) -> Option<bool>, default| {
         l.pick(key, None, f).unwrap_or(default)
     };
