@@ -402,6 +402,19 @@ impl Session {
         if self.broken {
             return Err(Error::Closed { stage });
         }
+        self.read_any_reply(stage)
+    }
+
+    /// What [`Session::read_reply`] does, on a connection already given up: a server that hangs up
+    /// in the middle of the data may have said why first (catalogue E37).
+    fn read_parting_reply(&mut self, stage: Stage) -> Option<Reply> {
+        self.wait = Duration::from_secs(1);
+        let reply = self.read_any_reply(stage).ok();
+        self.broken = true;
+        reply
+    }
+
+    fn read_any_reply(&mut self, stage: Stage) -> Result<Reply, Error> {
         let deadline = Instant::now() + self.wait;
         loop {
             match reply::parse(&self.rbuf) {

@@ -4,7 +4,6 @@
 //! from here, after the final 250.
 
 use std::io::{self, Read};
-use std::time::Duration;
 
 use super::Session;
 use crate::smtp::command::Command;
@@ -601,19 +600,13 @@ impl Session {
                 }
                 Ok(())
             }
-            Err(e) => {
-                self.wait = Duration::from_secs(1);
-                self.broken = false;
-                let said = self.read_reply(Stage::DataTransfer).ok();
-                self.broken = true;
-                match said {
-                    Some(reply) if !reply.is_positive() => Err(Error::Rejected {
-                        stage: Stage::DataTransfer,
-                        reply,
-                    }),
-                    _ => Err(e),
-                }
-            }
+            Err(e) => match self.read_parting_reply(Stage::DataTransfer) {
+                Some(reply) if !reply.is_positive() => Err(Error::Rejected {
+                    stage: Stage::DataTransfer,
+                    reply,
+                }),
+                _ => Err(e),
+            },
         }
     }
 }
