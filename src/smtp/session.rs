@@ -386,10 +386,7 @@ impl Session {
             self.wbuf.clear();
             return Err(Error::Closed { stage });
         }
-        let result = self
-            .stream
-            .write_all(&self.wbuf)
-            .and_then(|()| self.stream.flush());
+        let result = self.stream.send(&self.wbuf);
         self.wbuf.clear();
         result.map_err(|e| {
             self.broken = true;

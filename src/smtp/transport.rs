@@ -22,6 +22,11 @@ pub trait Stream: Read + Write + Send {
     fn set_timeout(&self, timeout: Duration) -> io::Result<()>;
     /// Bound only the reads (the session sets what is left of a reply's deadline before each read).
     fn bound_reads(&self, timeout: Duration) -> io::Result<()>;
+    /// Send `buf` whole: one protocol step, one write where the stream allows it (issue 6).
+    fn send(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.write_all(buf)?;
+        self.flush()
+    }
 }
 
 impl Stream for TcpStream {
@@ -53,6 +58,22 @@ impl Stream for TlsStream {
     }
     fn bound_reads(&self, timeout: Duration) -> io::Result<()> {
         self.sock.bound_reads(timeout)
+    }
+    /// Queue the plaintext, then write every pending TLS record at once. StreamOwned's own write would
+    /// first flush what the handshake left queued (the client Finished) in a write of its own, then the
+    /// first command in another.
+    fn send(&mut self, mut buf: &[u8]) -> io::Result<()> {
+        while !buf.is_empty() {
+            let n = self.conn.writer().write(buf)?;
+            if n == 0 && !self.conn.wants_write() {
+                return Err(io::Error::from(io::ErrorKind::WriteZero));
+            }
+            buf = &buf[n..];
+            while self.conn.wants_write() {
+                self.conn.write_tls(&mut self.sock)?;
+            }
+        }
+        self.sock.flush()
     }
 }
 
@@ -150,12 +171,31 @@ pub fn handshake(
         message: crate::tls::describe_error(&e),
     })?;
     let mut tls = rustls::StreamOwned::new(conn, stream);
+    // A TLS failure is a protocol error (76); a connection closed, reset or stalled during the
+    // handshake is a transport failure like any other (75). Error::io tells them apart.
+    drive_handshake(&mut tls).map_err(|e| Error::io(Stage::TlsHandshake, e))?;
+    Ok(tls)
+}
+
+/// The handshake, stopping as soon as it is done: what it leaves queued (TLS 1.3's client Finished)
+/// then leaves in the same write as the first command ([`Stream::send`]), one write per step.
+fn drive_handshake(tls: &mut TlsStream) -> io::Result<()> {
     while tls.conn.is_handshaking() {
-        if let Err(e) = tls.conn.complete_io(&mut tls.sock) {
-            // A TLS failure is a protocol error (76); a connection closed, reset or stalled during the
-            // handshake is a transport failure like any other (75). Error::io tells them apart.
-            return Err(Error::io(Stage::TlsHandshake, e));
+        while tls.conn.wants_write() {
+            tls.conn.write_tls(&mut tls.sock)?;
+        }
+        tls.sock.flush()?;
+        if !tls.conn.is_handshaking() || !tls.conn.wants_read() {
+            continue;
+        }
+        if tls.conn.read_tls(&mut tls.sock)? == 0 {
+            return Err(io::Error::from(io::ErrorKind::UnexpectedEof));
+        }
+        if let Err(e) = tls.conn.process_new_packets() {
+            // Tell the server why (the alert rustls queued), then give up.
+            let _ = tls.conn.write_tls(&mut tls.sock);
+            return Err(io::Error::new(io::ErrorKind::InvalidData, e));
         }
     }
-    Ok(tls)
+    Ok(())
 }
