@@ -23,6 +23,8 @@ fn main() -> ExitCode {
     if let Some(generate) = cli.generate {
         return match app::generate(generate, &mut std::io::stdout().lock()) {
             Ok(()) => ExitCode::SUCCESS,
+            // `mailsend --generate man | head`: the reader has what it wanted.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("mailsend: {e}");
                 ExitCode::from(exit::IOERR)
@@ -32,6 +34,9 @@ fn main() -> ExitCode {
     let env = Env::from_process();
     match app::run(&cli, &env) {
         Ok(code) => ExitCode::from(code),
+        // A report piped into `head` that stopped reading: not a failure worth a message (stdout is the
+        // only place a bare I/O error can come from; the engine wraps its own).
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             let code = exit::code(&e);
             let mut err = std::io::stderr().lock();
@@ -51,4 +56,11 @@ fn main() -> ExitCode {
             ExitCode::from(code)
         }
     }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }

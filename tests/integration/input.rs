@@ -189,3 +189,37 @@ fn large_message_arrives_intact_and_no_spool_file_is_left() {
         .collect();
     assert!(left.is_empty(), "spool files left behind: {left:?}");
 }
+
+/// `mailsend --pretend … | head`: a reader that stops early is no failure: exit 0, nothing on stderr
+/// (not "Broken pipe" with exit 69).
+#[test]
+fn pretend_into_a_closed_pipe_is_quiet() {
+    let home = home();
+    let message = [HEAD, &b"a line of the body\n".repeat(20_000)].concat();
+    let path = home.path().join("big.eml");
+    std::fs::write(&path, message).expect("write the message");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("mailsend"))
+        .args(["--pretend", "--input"])
+        .arg(&path)
+        .arg("bob@example.org")
+        .env("HOME", home.path())
+        .env("XDG_CONFIG_HOME", home.path())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn mailsend");
+    drop(child.stdout.take()); // the reader goes away before most of the 380 KB are written
+    let out = child.wait_with_output().expect("wait for mailsend");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
