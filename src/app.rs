@@ -426,15 +426,43 @@ fn deliver(settings: &Settings, prepared: &Prepared, spool: &Spool) -> anyhow::R
     }
 }
 
-/// Add to an engine error which recipients did not get the message.
+/// Add to an engine error which recipients did and did not get the message (spec §7).
 fn explain(error: Error, tx: &Transaction) -> anyhow::Error {
-    let everyone: Vec<String> = tx.recipients.iter().map(|r| format!("<{r}>")).collect();
-    let note = match &error {
-        Error::UnknownOutcome { .. } => format!("recipients: {}", everyone.join(", ")),
-        Error::RecipientsRefused { .. } => "the message was not delivered to anyone".to_string(),
-        _ => format!("the message was not delivered to {}", everyone.join(", ")),
+    let list = |rs: &[String]| {
+        rs.iter()
+            .map(|r| format!("<{r}>"))
+            .collect::<Vec<_>>()
+            .join(", ")
     };
-    anyhow::Error::new(error).context(note)
+    let mut notes = Vec::new();
+    match &error {
+        Error::UnknownOutcome { partial, .. } => {
+            notes.push(format!(
+                "the message may have been delivered to {}",
+                list(&partial.unknown)
+            ));
+            if !partial.delivered.is_empty() {
+                notes.push(format!(
+                    "the message was delivered to {}",
+                    list(&partial.delivered)
+                ));
+            }
+            for (rcpt, reply) in &partial.refused {
+                notes.push(format!("the server refused <{rcpt}>: {reply}"));
+            }
+        }
+        Error::RecipientsRefused { .. } => {
+            notes.push("the message was not delivered to anyone".into())
+        }
+        _ => notes.push(format!(
+            "the message was not delivered to {}",
+            list(&tx.recipients)
+        )),
+    }
+    // Printed root cause first, then these in order.
+    notes
+        .into_iter()
+        .fold(anyhow::Error::new(error), |e, note| e.context(note))
 }
 
 /// Partial refusals: name them and who did get the message; the status says which kind.

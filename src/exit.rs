@@ -145,7 +145,8 @@ mod tests {
     fn unknown_outcome_is_tempfail() {
         assert_eq!(
             for_engine(&Error::UnknownOutcome {
-                cause: "closed".into()
+                cause: "closed".into(),
+                partial: Default::default(),
             }),
             TEMPFAIL
         );

@@ -226,9 +226,19 @@ pub fn resolve(cli: &Cli, env: &Env) -> anyhow::Result<Settings> {
             .push(("config file".into(), p.display().to_string(), "".into()));
     }
 
-    // Where to connect.
-    let socket = l.pick("socket", cli.socket.clone(), |a| a.socket.clone());
-    let host = l.pick("host", cli.host.clone(), |a| a.host.clone());
+    // Where to connect. The server is one setting given two ways (`host`, `socket`): the command line's
+    // --host or --socket beats both keys of the file; at one level, the socket beats the host.
+    let from_cli = cli.host.is_some() || cli.socket.is_some();
+    let socket = match from_cli {
+        true => l.pick("socket", cli.socket.clone(), |_| None),
+        false => l.pick("socket", None, |a| a.socket.clone()),
+    };
+    let host = match (from_cli, &socket) {
+        (true, Some(_)) => None,
+        (true, None) => l.pick("host", cli.host.clone(), |_| None),
+        (false, None) => l.pick("host", None, |a| a.host.clone()),
+        (false, Some(_)) => None,
+    };
     let lmtp = match l.pick(
         "protocol",
         cli.protocol.map(|p| format!("{p:?}").to_lowercase()),
@@ -242,7 +252,6 @@ pub fn resolve(cli: &Cli, env: &Env) -> anyhow::Result<Settings> {
         cli.tls.map(|t| format!("{t:?}").to_lowercase()),
         |a| a.tls.clone(),
     );
-    let port_opt = l.pick("port", cli.port, |a| a.port);
 
     let (endpoint, host_name) = match (socket, host) {
         (Some(path), _) => (Endpoint::Unix(path.clone()), None),
@@ -252,9 +261,17 @@ pub fn resolve(cli: &Cli, env: &Env) -> anyhow::Result<Settings> {
                 l.note_default("host", "localhost");
                 "localhost".to_string()
             });
-            let (h, p) = parse_host(&given)?;
+            let (h, in_host) = parse_host(&given)?;
+            // A port written in --host beats --port; --port beats a port written in the file's host;
+            // that beats the file's `port`.
+            let port = match (cli.host.is_some(), in_host, cli.port) {
+                (true, Some(p), _) => Some(p),
+                (_, _, Some(p)) => l.pick("port", Some(p), |_| None),
+                (_, Some(p), None) => Some(p),
+                (_, None, None) => l.pick("port", None, |a| a.port),
+            };
             let implicit = tls_mode.as_deref() == Some("implicit");
-            let port = p.or(port_opt).unwrap_or(if lmtp {
+            let port = port.unwrap_or(if lmtp {
                 24
             } else if implicit {
                 465

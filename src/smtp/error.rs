@@ -48,6 +48,18 @@ impl std::fmt::Display for Stage {
 /// A recipient and the server's answer to it.
 pub type Refusal = (String, Reply);
 
+/// Who may, who does and who does not have the message when the end of a transaction went unanswered
+/// (spec §7: say which recipients did and did not get it).
+#[derive(Debug, Clone, Default)]
+pub struct Partial {
+    /// Recipients whose outcome is unknown: they may have the message.
+    pub unknown: Vec<String>,
+    /// LMTP recipients already answered 250.
+    pub delivered: Vec<String>,
+    /// Recipients refused at RCPT (or, LMTP, after the data): they do not have it.
+    pub refused: Vec<Refusal>,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("cannot resolve host {host}: {source}")]
@@ -73,7 +85,7 @@ pub enum Error {
     #[error(
         "the connection was lost after the message was sent ({cause}); the message may have been delivered"
     )]
-    UnknownOutcome { cause: String },
+    UnknownOutcome { cause: String, partial: Partial },
     #[error("{0}")]
     NotOffered(String),
     #[error(

@@ -299,3 +299,65 @@ fn a_bare_sender_is_qualified_but_never_aliased() {
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     assert_eq!(mail_from(&r.transcript), "<tester@example.org>");
 }
+
+/// The server is one setting: `--host` on the command line beats a `socket` in the file (which would
+/// otherwise win, being a different key), and `--port` beats a port written into the file's `host`.
+#[test]
+fn command_line_server_beats_the_files_socket_and_host_port() {
+    let server = Server::start(Script::new());
+    let host = server.host_arg();
+    let dir = home();
+    write(
+        &xdg_file(&dir),
+        "[defaults]\nsocket = \"/nonexistent/lmtp.sock\"\n",
+        "",
+        0o600,
+    );
+    let out = mailsend(&dir)
+        .args([
+            "--host",
+            &host,
+            "--domain",
+            "client.example",
+            "bob@example.org",
+        ])
+        .write_stdin(MSG.to_vec())
+        .output()
+        .expect("run mailsend");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(server.finish().saw("MAIL FROM:"));
+
+    // A dead port in the file's host; the live one on the command line.
+    let server = Server::start(Script::new());
+    let port = server.port().to_string();
+    let dir2 = home();
+    write(
+        &xdg_file(&dir2),
+        "[defaults]\nhost = \"127.0.0.1:1\"\n",
+        "",
+        0o600,
+    );
+    let out = mailsend(&dir2)
+        .args([
+            "--port",
+            &port,
+            "--domain",
+            "client.example",
+            "bob@example.org",
+        ])
+        .write_stdin(MSG.to_vec())
+        .output()
+        .expect("run mailsend");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(server.finish().saw("MAIL FROM:"));
+}

@@ -483,3 +483,46 @@ fn server_errors_reach_stderr_without_control_characters() {
     assert!(!r.stderr.contains('\x1b'), "{:?}", r.stderr);
     assert_stderr_mentions(&r, "alert");
 }
+
+// ---- who got the message (spec §7: which recipients did and did not) ----
+
+/// One refusal among three: the one final 250 is for every accepted recipient, and stderr names them all.
+#[test]
+fn partial_refusal_names_every_recipient_that_got_it() {
+    let r = run(
+        base().on(Stage::Rcpt(1), reply("550 5.1.1 no such user")),
+        &[
+            "-f",
+            "alice@example.org",
+            "ann@example.org",
+            "bob@example.org",
+            "carol@example.org",
+        ],
+        MSG,
+    );
+    r.expect_code(67);
+    assert_stderr_mentions(&r, "refused <ann@example.org>");
+    assert_stderr_mentions(&r, "delivered to <bob@example.org>, <carol@example.org>");
+}
+
+/// Connection lost after the dot, one recipient refused at RCPT: the refused one cannot have the
+/// message, so only the accepted one "may have" it, and the refusal is still reported.
+#[test]
+fn unknown_outcome_separates_the_refused_recipient() {
+    let r = run(
+        base()
+            .on(Stage::Rcpt(1), reply("550 5.1.1 no such user"))
+            .on(Stage::FinalReply, Action::Close),
+        &TWO_RCPTS,
+        MSG,
+    );
+    r.expect_code(75);
+    assert_stderr_mentions(&r, "may have been delivered to <carol@example.org>");
+    assert_stderr_mentions(&r, "refused <bob@example.org>: 550");
+    assert!(
+        !r.stderr
+            .contains("may have been delivered to <bob@example.org>"),
+        "{}",
+        r.stderr
+    );
+}

@@ -8,7 +8,7 @@ use std::io::{self, Read};
 use super::Session;
 use crate::smtp::command::Command;
 use crate::smtp::data::DataEncoder;
-use crate::smtp::error::{Error, Refusal, Stage};
+use crate::smtp::error::{Error, Partial, Refusal, Stage};
 use crate::smtp::reply::Reply;
 
 /// The body type asked for with `-B`.
@@ -163,6 +163,10 @@ impl Session {
             {
                 Error::UnknownOutcome {
                     cause: e.to_string(),
+                    partial: Partial {
+                        unknown: tx.recipients.clone(),
+                        ..Partial::default()
+                    },
                 }
             }
             e => e,
@@ -422,23 +426,29 @@ impl Session {
         for i in 0..expected {
             let reply = match self.read_reply(Stage::FinalReply) {
                 Ok(reply) => reply,
-                Err(e) if delivered.is_empty() && i == 0 => {
+                Err(e) => {
+                    // SMTP: every accepted recipient may have it; LMTP: those not answered yet.
+                    let unknown = if self.opts.lmtp {
+                        &accepted[i..]
+                    } else {
+                        &accepted[..]
+                    };
                     return Err(Error::UnknownOutcome {
                         cause: e.to_string(),
-                    });
-                }
-                Err(e) => {
-                    // LMTP: the recipients not yet answered may or may not have their copy.
-                    let pending: Vec<String> =
-                        accepted[i..].iter().map(|r| format!("<{r}>")).collect();
-                    return Err(Error::UnknownOutcome {
-                        cause: format!("{e}; no reply for {}", pending.join(", ")),
+                        partial: Partial {
+                            unknown: unknown.to_vec(),
+                            delivered,
+                            refused,
+                        },
                     });
                 }
             };
             self.trace.data_reply(reply.code, &reply.message());
-            if reply.code == 250 {
+            if reply.code == 250 && self.opts.lmtp {
                 delivered.push(accepted[i].clone());
+            } else if reply.code == 250 {
+                // SMTP: one 250 for the message, so for every accepted recipient.
+                delivered.extend(accepted.iter().cloned());
             } else if self.opts.lmtp {
                 refused.push((accepted[i].clone(), reply.clone()));
             } else {
