@@ -311,15 +311,16 @@ pub fn open(settings: &Settings, mut trace: Trace, tls: Option<&Tls>) -> anyhow:
     )?;
     let (stream, info) = match (settings.tls, tls) {
         (TlsUse::Implicit, Some(tls)) => {
-            let (stream, info) = session::secure(stream, tls, &mut trace).map_err(|e| match e {
-                Error::Tls { stage, message } if message == crate::tls::NOT_TLS => Error::Tls {
-                    stage,
-                    message: format!(
-                        "{message} (a plaintext port? try --tls starttls or --tls off)"
-                    ),
-                },
-                other => other,
-            })?;
+            let (stream, info) = session::secure(stream, tls, settings.timeout, &mut trace)
+                .map_err(|e| match e {
+                    Error::Tls { stage, message } if message == crate::tls::NOT_TLS => Error::Tls {
+                        stage,
+                        message: format!(
+                            "{message} (a plaintext port? try --tls starttls or --tls off)"
+                        ),
+                    },
+                    other => other,
+                })?;
             (stream, Some(info))
         }
         _ => (stream, None),

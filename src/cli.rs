@@ -447,12 +447,14 @@ fn parse_timeout(text: &str) -> Result<f64, String> {
     let seconds: f64 = text
         .parse()
         .map_err(|_| format!("'{text}' is not a number of seconds"))?;
-    // try_from_secs_f64 also rules out NaN, infinity and values no Duration can hold, so
-    // settings can convert without a panic.
-    if seconds > 0.0 && std::time::Duration::try_from_secs_f64(seconds).is_ok() {
+    // The range also rules out NaN and infinity, so settings can convert without a panic.
+    if seconds > 0.0 && seconds <= crate::settings::MAX_TIMEOUT_SECS {
         Ok(seconds)
     } else {
-        Err(format!("'{text}' must be a positive number of seconds"))
+        Err(format!(
+            "'{text}' must be a number of seconds above 0 and at most {}",
+            crate::settings::MAX_TIMEOUT_SECS
+        ))
     }
 }
 

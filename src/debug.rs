@@ -63,14 +63,16 @@ pub(crate) fn typed(line: &str, after_challenge: bool) -> Command {
     if after_challenge {
         return Command::AuthResponse(Secret::new(line));
     }
-    let mut words = line.splitn(2, ' ');
+    // Servers split on any blank, so must we: `AUTH\tPLAIN …` or ` AUTH PLAIN …` is an AUTH too.
+    const BLANK: [char; 2] = [' ', '\t'];
+    let mut words = line.trim_start_matches(BLANK).splitn(2, BLANK);
     let verb = words.next().unwrap_or_default();
-    let rest = words.next().unwrap_or_default().trim_start_matches(' ');
+    let rest = words.next().unwrap_or_default().trim_start_matches(BLANK);
     if !verb.eq_ignore_ascii_case("AUTH") || rest.is_empty() {
         return Command::Raw(line.to_owned());
     }
-    let (mechanism, initial) = match rest.split_once(' ') {
-        Some((mechanism, initial)) => (mechanism, initial.trim_start_matches(' ')),
+    let (mechanism, initial) = match rest.split_once(BLANK) {
+        Some((mechanism, initial)) => (mechanism, initial.trim_start_matches(BLANK)),
         None => (rest, ""),
     };
     Command::Auth {

@@ -16,6 +16,10 @@ use crate::smtp::session::BodyType;
 use crate::smtp::transport::Endpoint;
 use crate::tls::TlsOptions;
 
+/// The longest `--timeout` (one day): bounds every wait, and far below what `Instant` arithmetic and
+/// `Duration` can hold, so no value a user gives can overflow them.
+pub const MAX_TIMEOUT_SECS: f64 = 86_400.0;
+
 /// Facts about the process's environment, read once in main.
 #[derive(Debug, Clone, Default)]
 pub struct Env {
@@ -332,10 +336,14 @@ pub fn resolve(cli: &Cli, env: &Env) -> anyhow::Result<Settings> {
     }
 
     let timeout_secs = l.pick("timeout", cli.timeout, |a| a.timeout);
+    // cli and config check the range already; this keeps a Settings built any other way from panicking.
     if let Some(t) = timeout_secs
-        && !(t > 0.0 && t.is_finite())
+        && !(t > 0.0 && t <= MAX_TIMEOUT_SECS)
     {
-        return Err(Exit::usage("--timeout must be a positive number of seconds").into());
+        return Err(Exit::usage(format!(
+            "--timeout must be above 0 and at most {MAX_TIMEOUT_SECS} seconds"
+        ))
+        .into());
     }
     let timeout = Duration::from_secs_f64(timeout_secs.unwrap_or(60.0));
     // RFC 5321 §4.5.3.2.6: wait 10 minutes for the reply to the final dot, unless the user said otherwise.
@@ -450,9 +458,9 @@ pub fn resolve(cli: &Cli, env: &Env) -> anyhow::Result<Settings> {
             cli::BodyType::EightBitMime => BodyType::EightBitMime,
             cli::BodyType::SevenBit => BodyType::SevenBit,
         }),
-        dsn_notify: cli.dsn_notify.clone(),
-        dsn_ret: cli.dsn_ret.clone(),
-        dsn_envid: cli.dsn_envid.clone(),
+        dsn_notify: cli.dsn_notify.as_deref().map(dsn_notify).transpose()?,
+        dsn_ret: cli.dsn_ret.as_deref().map(dsn_ret).transpose()?,
+        dsn_envid: cli.dsn_envid.as_deref().map(dsn_envid).transpose()?,
         recipients: cli.recipients.clone(),
         input: cli.input.clone(),
         // Spec §1: a lone "." ends input only on a terminal (and -i/-oi are accepted either way).
@@ -462,6 +470,52 @@ pub fn resolve(cli: &Cli, env: &Env) -> anyhow::Result<Settings> {
         netrc: env.home.as_ref().map(|h| h.join(".netrc")),
         origins: l.origins,
     })
+}
+
+/// `-N`: NEVER, or a comma-separated list of SUCCESS, FAILURE, DELAY (RFC 3461 §4.1). Checked, because
+/// the value becomes an ESMTP parameter: anything else (`NEVER ORCPT=…`) would add parameters of its own.
+fn dsn_notify(value: &str) -> Result<String, Exit> {
+    let upper = value.to_ascii_uppercase();
+    let words: Vec<&str> = upper.split(',').map(str::trim).collect();
+    let valid = upper.trim() == "NEVER"
+        || words
+            .iter()
+            .all(|w| matches!(*w, "SUCCESS" | "FAILURE" | "DELAY"));
+    match valid {
+        true => Ok(if upper.trim() == "NEVER" {
+            "NEVER".into()
+        } else {
+            words.join(",")
+        }),
+        false => Err(Exit::usage(format!(
+            "-N takes NEVER or a list of SUCCESS, FAILURE and DELAY, not {value:?}"
+        ))),
+    }
+}
+
+/// `-R`: FULL or HDRS (RFC 3461 §4.3).
+fn dsn_ret(value: &str) -> Result<String, Exit> {
+    match value.trim().to_ascii_uppercase().as_str() {
+        r @ ("FULL" | "HDRS") => Ok(r.to_string()),
+        _ => Err(Exit::usage(format!("-R takes FULL or HDRS, not {value:?}"))),
+    }
+}
+
+/// `-V`: any text of at most 100 characters, sent as xtext (RFC 3461 §4.4): every octet outside
+/// `!`..`~`, and `+` and `=`, becomes `+XX`, so the value can never become a parameter of its own.
+fn dsn_envid(value: &str) -> Result<String, Exit> {
+    if value.is_empty() || value.chars().count() > 100 {
+        return Err(Exit::usage(
+            "-V takes an envelope id of 1 to 100 characters",
+        ));
+    }
+    Ok(value
+        .bytes()
+        .map(|b| match b {
+            b'!'..=b'~' if b != b'+' && b != b'=' => (b as char).to_string(),
+            _ => format!("+{b:02X}"),
+        })
+        .collect())
 }
 
 fn parse_source(s: &str) -> Result<SocketAddr, Exit> {
@@ -504,6 +558,21 @@ mod tests {
         assert!(is_loopback("::1"));
         assert!(is_loopback("LOCALHOST"));
         assert!(!is_loopback("mail.example.org"));
+    }
+
+    /// Found by review: `-V 'id AUTH=<victim@x>'` added an AUTH= parameter to MAIL.
+    #[test]
+    fn dsn_values_cannot_add_parameters() {
+        assert_eq!(dsn_notify("success, failure").unwrap(), "SUCCESS,FAILURE");
+        assert_eq!(dsn_notify("never").unwrap(), "NEVER");
+        assert!(dsn_notify("NEVER ORCPT=rfc822;boss@x").is_err());
+        assert!(dsn_notify("NEVER,SUCCESS").is_err());
+        assert_eq!(dsn_ret("hdrs").unwrap(), "HDRS");
+        assert!(dsn_ret("HDRS SMTPUTF8").is_err());
+        assert_eq!(dsn_envid("id AUTH=<v@x>").unwrap(), "id+20AUTH+3D<v@x>");
+        assert_eq!(dsn_envid("a+b").unwrap(), "a+2Bb");
+        assert!(dsn_envid("").is_err());
+        assert!(dsn_envid(&"x".repeat(101)).is_err());
     }
 
     #[test]

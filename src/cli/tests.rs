@@ -469,6 +469,8 @@ fn bad_values_are_errors() {
         &["--timeout", "nan"],
         &["--timeout", "inf"],
         &["--timeout", "1e300"],
+        &["--timeout", "1e19"], // found by review: overflowed Instant arithmetic
+        &["--timeout", "86401"],
         &["--timeout", "soon"],
         &["--port", "0"],
         &["--port", "65536"],

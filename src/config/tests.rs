@@ -271,27 +271,33 @@ fn bad_values_name_line_table_and_key() {
         (
             "timeout = 0",
             "timeout",
-            "expected a number of seconds greater than 0, not 0",
+            "expected a number of seconds greater than 0 and at most 86400, not 0",
         ),
         (
             "timeout = -1.5",
             "timeout",
-            "expected a number of seconds greater than 0, not -1.5",
+            "expected a number of seconds greater than 0 and at most 86400, not -1.5",
         ),
         (
             "timeout = nan",
             "timeout",
-            "expected a number of seconds greater than 0, not nan",
+            "expected a number of seconds greater than 0 and at most 86400, not nan",
         ),
         (
             "timeout = inf",
             "timeout",
-            "expected a number of seconds greater than 0, not inf",
+            "expected a number of seconds greater than 0 and at most 86400, not inf",
+        ),
+        (
+            // Found by review: 1e20 passed and panicked when made a Duration.
+            "timeout = 1e20",
+            "timeout",
+            "expected a number of seconds greater than 0 and at most 86400, not 100000000000000000000.0",
         ),
         (
             "timeout = \"60\"",
             "timeout",
-            "expected a number of seconds greater than 0, not \"60\"",
+            "expected a number of seconds greater than 0 and at most 86400, not \"60\"",
         ),
         (
             "port = 0",

@@ -110,9 +110,10 @@ pub(super) fn timeout<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D:
         _ => None,
     };
     match seconds {
-        Some(s) if s.is_finite() && s > 0.0 => Ok(Some(s)),
+        Some(s) if s > 0.0 && s <= crate::settings::MAX_TIMEOUT_SECS => Ok(Some(s)),
         _ => Err(D::Error::custom(format!(
-            "expected a number of seconds greater than 0, not {value}"
+            "expected a number of seconds greater than 0 and at most {}, not {value}",
+            crate::settings::MAX_TIMEOUT_SECS
         ))),
     }
 }

@@ -87,6 +87,20 @@ fn typed_auth_hides_the_initial_response() {
     assert_eq!(bare.to_string(), "AUTH LOGIN\r\n");
 }
 
+/// Found by review: a tab after AUTH, or a blank before it, left the credentials in the trace.
+#[test]
+fn typed_auth_with_tabs_or_leading_blanks_is_still_redacted() {
+    for line in [
+        "AUTH\tPLAIN AHUAcA==",
+        " AUTH PLAIN AHUAcA==",
+        "auth PLAIN\t AHUAcA==",
+    ] {
+        let cmd = typed(line, false);
+        assert_eq!(cmd.to_string(), "AUTH PLAIN <redacted>\r\n", "{line:?}");
+        assert_eq!(cmd.wire(), b"AUTH PLAIN AHUAcA==\r\n", "{line:?}");
+    }
+}
+
 #[test]
 fn lines_after_a_challenge_are_secret() {
     let cmd = typed("cGFzcw==", true);

@@ -66,7 +66,7 @@ pub enum Error {
     Resolve { host: String, source: io::Error },
     #[error("cannot connect to {target}: {source}")]
     Connect { target: String, source: io::Error },
-    #[error("timed out {stage}")]
+    #[error("timed out {}", waiting(*stage))]
     Timeout { stage: Stage },
     #[error("the server closed the connection {}", during(*stage))]
     Closed { stage: Stage },
@@ -113,6 +113,15 @@ pub enum Error {
     Policy(String),
     #[error("cannot read the message: {0}")]
     Input(io::Error),
+}
+
+/// "waiting for the greeting" reads as it is; "the TLS handshake", "EHLO" want a "during".
+fn waiting(stage: Stage) -> String {
+    let text = stage.to_string();
+    match text.starts_with("waiting") {
+        true => text,
+        false => format!("during {text}"),
+    }
 }
 
 fn during(stage: Stage) -> String {

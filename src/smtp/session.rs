@@ -9,7 +9,7 @@
 //! never reused (catalogue D31).
 
 use std::io::{self, Read, Write};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::auth::{AUTO_ORDER, Credentials, Exchange, MAX_CHALLENGES, Mechanism};
 use super::capabilities::Capabilities;
@@ -99,9 +99,11 @@ pub struct Session {
 pub fn secure(
     stream: Box<dyn Stream>,
     tls: &Tls,
+    timeout: Duration,
     trace: &mut Trace,
 ) -> Result<(Box<dyn Stream>, PeerInfo), Error> {
-    let tls_stream = transport::handshake(stream, tls.config.clone(), tls.server_name.clone())?;
+    let tls_stream =
+        transport::handshake(stream, timeout, tls.config.clone(), tls.server_name.clone())?;
     let info = crate::tls::peer_info(&tls_stream.conn, &tls.log);
     trace.note("tls", &format!("{} {}", info.version, info.cipher));
     trace.note(
@@ -237,7 +239,7 @@ impl Session {
         }
         let plain = std::mem::replace(&mut self.stream, Box::new(Detached));
         self.broken = true; // until the handshake is done, the connection is unusable
-        let (stream, info) = secure(plain, tls, &mut self.trace)?;
+        let (stream, info) = secure(plain, tls, self.opts.timeout, &mut self.trace)?;
         self.stream = stream;
         self.tls = Some(info);
         self.broken = false;
@@ -412,7 +414,11 @@ impl Session {
     }
 
     fn read_any_reply(&mut self, stage: Stage) -> Result<Reply, Error> {
-        let deadline = Instant::now() + self.wait;
+        // One bound for the whole reply, however many reads (and TLS records) it takes.
+        if let Err(e) = self.stream.bound_reads(self.wait) {
+            self.broken = true;
+            return Err(Error::io(stage, e));
+        }
         loop {
             match reply::parse(&self.rbuf) {
                 Ok(Parsed::Complete {
@@ -436,15 +442,6 @@ impl Session {
                     self.broken = true;
                     return Err(Error::Protocol { stage, source });
                 }
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                self.broken = true;
-                return Err(Error::Timeout { stage });
-            }
-            if let Err(e) = self.stream.bound_reads(left) {
-                self.broken = true;
-                return Err(Error::io(stage, e));
             }
             let start = self.rbuf.len();
             self.rbuf.resize(start + READ_CHUNK, 0);

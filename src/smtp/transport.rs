@@ -5,12 +5,13 @@
 //! sees every stream as a boxed [`Stream`], which lets STARTTLS replace the plain stream in place and lets
 //! tests drive the engine in memory.
 
+use std::cell::Cell;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, Socket, Type};
 
@@ -20,7 +21,7 @@ use super::error::{Error, Stage};
 pub trait Stream: Read + Write + Send {
     /// Bound every later read and write by `timeout`.
     fn set_timeout(&self, timeout: Duration) -> io::Result<()>;
-    /// Bound only the reads (the session sets what is left of a reply's deadline before each read).
+    /// From now on, all reads together may take at most `timeout` (until the next call).
     fn bound_reads(&self, timeout: Duration) -> io::Result<()>;
     /// Send `buf` whole: one protocol step, one write where the stream allows it (issue 6).
     fn send(&mut self, buf: &[u8]) -> io::Result<()> {
@@ -29,23 +30,81 @@ pub trait Stream: Read + Write + Send {
     }
 }
 
-impl Stream for TcpStream {
-    fn set_timeout(&self, timeout: Duration) -> io::Result<()> {
-        self.set_read_timeout(Some(timeout))?;
-        self.set_write_timeout(Some(timeout))
-    }
-    fn bound_reads(&self, timeout: Duration) -> io::Result<()> {
-        self.set_read_timeout(Some(timeout))
+/// A plain socket whose reads share one deadline, set by [`Stream::bound_reads`]: each read waits
+/// only for what is left of it. A server trickling bytes cannot stretch a wait, not even through TLS,
+/// where one record takes many reads (found by review: `--timeout 2` held for minutes).
+pub struct Timed<S> {
+    inner: S,
+    deadline: Cell<Option<Instant>>,
+}
+
+impl<S> Timed<S> {
+    pub fn new(inner: S) -> Timed<S> {
+        Timed {
+            inner,
+            deadline: Cell::new(None),
+        }
     }
 }
 
-impl Stream for UnixStream {
-    fn set_timeout(&self, timeout: Duration) -> io::Result<()> {
-        self.set_read_timeout(Some(timeout))?;
+/// The two socket kinds' own timeout setters.
+pub trait Timeouts {
+    fn read_timeout(&self, timeout: Duration) -> io::Result<()>;
+    fn write_timeout(&self, timeout: Duration) -> io::Result<()>;
+}
+
+impl Timeouts for TcpStream {
+    fn read_timeout(&self, timeout: Duration) -> io::Result<()> {
+        self.set_read_timeout(Some(timeout))
+    }
+    fn write_timeout(&self, timeout: Duration) -> io::Result<()> {
         self.set_write_timeout(Some(timeout))
     }
-    fn bound_reads(&self, timeout: Duration) -> io::Result<()> {
+}
+
+impl Timeouts for UnixStream {
+    fn read_timeout(&self, timeout: Duration) -> io::Result<()> {
         self.set_read_timeout(Some(timeout))
+    }
+    fn write_timeout(&self, timeout: Duration) -> io::Result<()> {
+        self.set_write_timeout(Some(timeout))
+    }
+}
+
+impl<S: Read + Timeouts> Read for Timed<S> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if let Some(deadline) = self.deadline.get() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(io::Error::from(io::ErrorKind::TimedOut));
+            }
+            self.inner.read_timeout(left)?;
+        }
+        self.inner.read(buf)
+    }
+}
+
+impl<S: Write> Write for Timed<S> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.inner.write(buf)
+    }
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        self.inner.write_vectored(bufs)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+impl<S: Read + Write + Timeouts + Send> Stream for Timed<S> {
+    fn set_timeout(&self, timeout: Duration) -> io::Result<()> {
+        self.deadline.set(None);
+        self.inner.read_timeout(timeout)?;
+        self.inner.write_timeout(timeout)
+    }
+    fn bound_reads(&self, timeout: Duration) -> io::Result<()> {
+        self.deadline.set(Some(Instant::now() + timeout));
+        Ok(())
     }
 }
 
@@ -106,6 +165,7 @@ pub fn connect(
                 target: endpoint.to_string(),
                 source,
             })?;
+            let stream = Timed::new(stream);
             stream
                 .set_timeout(timeout)
                 .map_err(|e| Error::io(Stage::Connect, e))?;
@@ -148,14 +208,14 @@ fn connect_tcp(
     addr: SocketAddr,
     source: Option<SocketAddr>,
     timeout: Duration,
-) -> io::Result<TcpStream> {
+) -> io::Result<Timed<TcpStream>> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     if let Some(source) = source {
         socket.bind(&source.into())?;
     }
     socket.connect_timeout(&addr.into(), timeout)?;
     socket.set_tcp_nodelay(true)?;
-    let stream: TcpStream = socket.into();
+    let stream = Timed::new(TcpStream::from(socket));
     stream.set_timeout(timeout)?;
     Ok(stream)
 }
@@ -163,6 +223,7 @@ fn connect_tcp(
 /// Run the TLS handshake over `stream` to completion (implicit TLS, or after `220` to STARTTLS).
 pub fn handshake(
     stream: Box<dyn Stream>,
+    timeout: Duration,
     config: Arc<rustls::ClientConfig>,
     name: rustls::pki_types::ServerName<'static>,
 ) -> Result<TlsStream, Error> {
@@ -170,6 +231,10 @@ pub fn handshake(
         stage: Stage::TlsHandshake,
         message: crate::tls::describe_error(&e),
     })?;
+    // The whole handshake is one wait for the server, bounded like a reply.
+    stream
+        .bound_reads(timeout)
+        .map_err(|e| Error::io(Stage::TlsHandshake, e))?;
     let mut tls = rustls::StreamOwned::new(conn, stream);
     // A TLS failure is a protocol error (76); a connection closed, reset or stalled during the
     // handshake is a transport failure like any other (75). Error::io tells them apart.

@@ -455,3 +455,51 @@ fn starttls_and_auth_over_ipv6() {
     assert!(t.auth[0].success);
     assert_eq!(t.data, vec![msg_on_wire()]);
 }
+
+/// Found by review: a server trickling its TLS handshake one byte at a time reset the wait on every
+/// byte, so `--timeout 1` held for minutes. The handshake is one wait: exit 75 within the bound.
+#[test]
+fn a_trickled_tls_handshake_is_bounded_by_timeout() {
+    use std::io::Write as _;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("address").port();
+    let server = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().expect("accept");
+        // A ServerHello record header and body, one byte every 200 ms: never complete in 1 s.
+        let record = [&[0x16u8, 0x03, 0x03, 0x00, 0x40][..], &[0u8; 0x40][..]].concat();
+        for byte in record {
+            if conn.write_all(&[byte]).is_err() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    });
+    let home = crate::harness::home();
+    let started = std::time::Instant::now();
+    let out = crate::harness::mailsend(&home)
+        .args([
+            "--host",
+            &format!("127.0.0.1:{port}"),
+            "--tls",
+            "implicit",
+            "--timeout",
+            "1",
+        ])
+        .args(["-f", "alice@example.org", "bob@example.org"])
+        .write_stdin(MSG.to_vec())
+        .output()
+        .expect("run mailsend");
+    let elapsed = started.elapsed();
+    assert_eq!(
+        out.status.code(),
+        Some(75),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        elapsed < std::time::Duration::from_secs(5),
+        "took {elapsed:?}"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("timed out"));
+    server.join().expect("server thread");
+}
