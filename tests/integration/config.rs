@@ -324,12 +324,7 @@ fn command_line_server_beats_the_files_socket_and_host_port() {
         .write_stdin(MSG.to_vec())
         .output()
         .expect("run mailsend");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::fixture::assert_exit(&out, 0);
     assert!(server.finish().saw("MAIL FROM:"));
 
     // A dead port in the file's host; the live one on the command line.
@@ -353,11 +348,6 @@ fn command_line_server_beats_the_files_socket_and_host_port() {
         .write_stdin(MSG.to_vec())
         .output()
         .expect("run mailsend");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::fixture::assert_exit(&out, 0);
     assert!(server.finish().saw("MAIL FROM:"));
 }

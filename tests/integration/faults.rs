@@ -60,12 +60,7 @@ fn connection_refused_is_a_temporary_failure() {
     let host = server.host_arg();
     server.finish();
     let out = mailsend_to_host(&home, &host).output().expect("run");
-    assert_eq!(
-        out.status.code(),
-        Some(75),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::fixture::assert_exit(&out, 75);
 }
 
 fn mailsend_to_host(home: &tempfile::TempDir, host: &str) -> assert_cmd::Command {

@@ -108,3 +108,14 @@ pub fn assert_quiet_success(run: &Run) {
     run.expect_code(0);
     assert_eq!(run.stderr, "", "level 0 prints nothing on success");
 }
+
+/// The run ended with `code`; stderr is shown when it did not.
+#[track_caller]
+pub fn assert_exit(out: &std::process::Output, code: i32) {
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -49,12 +49,7 @@ fn input_file_replaces_stdin() {
         .output()
         .expect("run");
     let t = server.finish();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::fixture::assert_exit(&out, 0);
     assert_eq!(t.data, vec![msg_on_wire()]);
 }
 
@@ -70,12 +65,7 @@ fn missing_input_file_is_an_io_error_before_connecting() {
         .output()
         .expect("run");
     let t = server.finish();
-    assert_eq!(
-        out.status.code(),
-        Some(74),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::fixture::assert_exit(&out, 74);
     assert!(
         !t.connected,
         "nothing may be sent when the input cannot be read"
@@ -173,12 +163,7 @@ fn large_message_arrives_intact_and_no_spool_file_is_left() {
         .output()
         .expect("run");
     let t = server.finish();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::fixture::assert_exit(&out, 0);
     let expected = crate::fixture::stuff(&[HEAD, &crate::fixture::crlf(&body)].concat());
     assert!(
         t.data.len() == 1 && t.data[0] == expected,
@@ -211,12 +196,7 @@ fn pretend_into_a_closed_pipe_is_quiet() {
         .expect("spawn mailsend");
     drop(child.stdout.take()); // the reader goes away before most of the 380 KB are written
     let out = child.wait_with_output().expect("wait for mailsend");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::fixture::assert_exit(&out, 0);
     assert!(
         out.stderr.is_empty(),
         "{}",

@@ -218,12 +218,7 @@ fn ipv6_literal_host() {
         .output()
         .expect("run mailsend");
     let t = server.finish();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::fixture::assert_exit(&out, 0);
     assert_eq!(t.data, vec![msg_on_wire()]);
 }
 
@@ -246,12 +241,7 @@ fn invoked_as_sendmail_it_behaves_the_same() {
         .output()
         .expect("run sendmail");
     let t = server.finish();
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    crate::fixture::assert_exit(&output, 0);
     assert_eq!(t.data, vec![msg_on_wire()]);
 }
 

@@ -444,12 +444,7 @@ fn starttls_and_auth_over_ipv6() {
         .output()
         .expect("run mailsend");
     let t = server.finish();
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    crate::fixture::assert_exit(&output, 0);
     assert!(t.tls_established);
     assert_eq!(t.auth.len(), 1);
     assert!(t.auth[0].success);
@@ -490,12 +485,7 @@ fn a_trickled_tls_handshake_is_bounded_by_timeout() {
         .output()
         .expect("run mailsend");
     let elapsed = started.elapsed();
-    assert_eq!(
-        out.status.code(),
-        Some(75),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::fixture::assert_exit(&out, 75);
     assert!(
         elapsed < std::time::Duration::from_secs(5),
         "took {elapsed:?}"

@@ -97,12 +97,7 @@ fn dash_c_beats_the_user_file() {
         .output()
         .expect("run");
     let t = server.finish();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::fixture::assert_exit(&out, 0);
     assert_eq!(ehlo(&t), "EHLO explicit.example");
 }
 
