@@ -180,17 +180,15 @@ pub fn prepare(settings: &Settings, spool: &Spool) -> anyhow::Result<Prepared> {
         )
         .into());
     }
-    // The header envelope is parsed only when it is used, so a malformed From does not block a send
-    // whose sender and recipients all come from the command line.
-    let from_headers = if settings.read_recipients || settings.from.is_none() {
-        envelope::header_envelope(&block)?
-    } else {
-        envelope::HeaderEnvelope {
-            sender: None,
-            recipients: Vec::new(),
-            resent: false,
-        }
-    };
+    // Only the header fields the envelope uses are parsed (issue 10, point 13): recipients with -t,
+    // the sender when neither -f nor the account's `from` gives it.
+    let from_headers = envelope::header_envelope_for(
+        &block,
+        envelope::Wanted {
+            recipients: settings.read_recipients,
+            sender: settings.from.is_none(),
+        },
+    )?;
 
     let mut given = Vec::new();
     for arg in &settings.recipients {
@@ -207,10 +205,15 @@ pub fn prepare(settings: &Settings, spool: &Spool) -> anyhow::Result<Prepared> {
     }
     let recipients = envelope::merge_recipients(&expanded, &[]);
     if recipients.is_empty() {
-        return Err(Exit::usage(
-            "no recipients: give the addresses as arguments, or use -t to read them from the To, Cc and Bcc headers",
-        )
-        .into());
+        // Issue 10, point 12: a user who gave -t is not told to use -t.
+        let text = if settings.read_recipients {
+            "no recipients: -t found no address in the To, Cc and Bcc header fields (or in the topmost \
+             Resent- block), and none was given as an argument"
+        } else {
+            "no recipients: give the addresses as arguments, or use -t to read them from the To, Cc and \
+             Bcc headers"
+        };
+        return Err(Exit::usage(text).into());
     }
 
     let sender = match &settings.from {

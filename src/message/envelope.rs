@@ -49,24 +49,54 @@ const TRACE_FIELDS: &[&str] = &[
 /// block).
 const RESENT_LISTS: &[&str] = &["Resent-To", "Resent-Cc", "Resent-Bcc"];
 
-/// The envelope given by the header section.
+/// Which parts of the header envelope a run uses. Issue 10, point 13: a field that is not used for
+/// the envelope (To/Cc/Bcc without `-t`; Sender/From when `-f` or the account's `from` gives the
+/// sender) is not parsed at all, so its address syntax can never block the send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Wanted {
+    pub recipients: bool,
+    pub sender: bool,
+}
+
+/// The envelope given by the header section (both parts).
 pub fn header_envelope(block: &HeaderBlock) -> Result<HeaderEnvelope, MessageError> {
+    header_envelope_for(
+        block,
+        Wanted {
+            recipients: true,
+            sender: true,
+        },
+    )
+}
+
+/// The parts of the header envelope `wanted` asks for; the others are left empty and their fields
+/// are not parsed.
+pub fn header_envelope_for(
+    block: &HeaderBlock,
+    wanted: Wanted,
+) -> Result<HeaderEnvelope, MessageError> {
     let (fields, prefix, resent) = match resent_block(&block.fields) {
         Some(b) => (b, "Resent-", true),
         None => (block.fields.iter().collect(), "", false),
     };
     let mut recipients = Vec::new();
-    for f in &fields {
-        if ["To", "Cc", "Bcc"]
-            .iter()
-            .any(|n| f.is(&format!("{prefix}{n}")))
-        {
-            recipients.extend(addresses(f)?);
+    if wanted.recipients {
+        for f in &fields {
+            if ["To", "Cc", "Bcc"]
+                .iter()
+                .any(|n| f.is(&format!("{prefix}{n}")))
+            {
+                recipients.extend(addresses(f)?);
+            }
         }
     }
-    let sender = match first_address(&fields, &format!("{prefix}Sender"))? {
-        Some(s) => Some(s),
-        None => first_address(&fields, &format!("{prefix}From"))?,
+    let sender = if !wanted.sender {
+        None
+    } else {
+        match first_address(&fields, &format!("{prefix}Sender"))? {
+            Some(s) => Some(s),
+            None => first_address(&fields, &format!("{prefix}From"))?,
+        }
     };
     Ok(HeaderEnvelope {
         sender,

@@ -283,3 +283,75 @@ fn header_recipients_with_folding_and_comments() {
     );
     assert_eq!(r.transcript.data[0], crlf(&msg));
 }
+
+/// Issue 10, point 12: `-t` finding no header recipient must not tell the user to "use -t".
+#[test]
+fn t_without_header_recipients_does_not_suggest_t() {
+    let r = run(Script::new(), &["-t"], &message("Subject: nobody\n", "b\n"));
+    r.expect_code(64);
+    assert!(!r.transcript.connected, "nothing may connect");
+    assert!(!r.stderr.contains("use -t"), "{}", r.stderr);
+    crate::fixture::assert_stderr_mentions(&r, "-t found no address");
+    // Without -t the hint stays.
+    let r = run(Script::new(), &[], &message("Subject: nobody\n", "b\n"));
+    r.expect_code(64);
+    crate::fixture::assert_stderr_mentions(&r, "use -t");
+}
+
+/// Issue 10, point 13: a header field the envelope does not use cannot block the send with 65, in
+/// each combination: To/Cc without -t, From with -f, and with qualify_headers rewriting the header.
+#[test]
+fn unused_header_field_with_bad_address_syntax_does_not_block_the_send() {
+    let long_local = "x".repeat(70);
+    let cases: [(&[&str], String, &str); 3] = [
+        // Recipients as arguments, no -t: To and Cc are not the envelope.
+        (
+            &["bob@example.org"],
+            format!("To: {long_local}@example.org\nCc: \"unterminated@example.org\nSubject: s\n"),
+            "alice@example.org",
+        ),
+        // -f and -t: the recipients come from the header, the sender does not.
+        (
+            &["-t", "-f", "sender@example.org"],
+            "To: bob@example.org\nSubject: s\n".to_string(),
+            "sender@example.org",
+        ),
+        // -f without -t: neither From nor To is used.
+        (
+            &["-f", "sender@example.org", "bob@example.org"],
+            "To: \"open quote <x@example.org>\nSubject: s\n".to_string(),
+            "sender@example.org",
+        ),
+    ];
+    for (i, (args, headers, sender)) in cases.iter().enumerate() {
+        // Case 1 and 2 carry a From that does not parse; case 0 has a good one (it is the sender).
+        let from = if i == 0 {
+            "From: alice@example.org\n".to_string()
+        } else {
+            format!("From: {long_local}@example.org (\"unterminated\n")
+        };
+        let msg = format!("{from}{DATE_ID}{headers}\nbody\n");
+        for qualify in [false, true] {
+            let home = home();
+            if qualify {
+                std::fs::create_dir_all(home.path().join(".config/mailsend")).expect("dir");
+                std::fs::write(
+                    home.path().join(".config/mailsend/config.toml"),
+                    "[defaults]\nmaildomain = \"example.org\"\nqualify_headers = true\n",
+                )
+                .expect("config");
+            }
+            let server = Server::start(Script::new());
+            let r = crate::harness::run_in(&home, server, msg.as_bytes(), |cmd| {
+                cmd.args(*args);
+            });
+            assert_quiet_success(&r);
+            let mail = mail_command(&r.transcript);
+            assert!(
+                mail.starts_with(&format!("MAIL FROM:<{sender}>")),
+                "case {i}, qualify {qualify}: {mail}"
+            );
+            assert_eq!(rcpts(&r), ["RCPT TO:<bob@example.org>"], "case {i}");
+        }
+    }
+}

@@ -443,3 +443,36 @@ proptest::proptest! {
         }
     }
 }
+
+/// Issue 10, point 13: only the wanted parts are parsed, so an unused malformed field is no error.
+#[test]
+fn unused_header_fields_are_not_parsed() {
+    let long = "x".repeat(70);
+    let msg = format!("From: {long}@x\r\nTo: \"open <a@x>\r\nCc: ok@x\r\n\r\n");
+    let b = scan(msg.as_bytes()).expect("scan");
+    assert!(
+        header_envelope(&b).is_err(),
+        "both parts: the bad fields are judged"
+    );
+    let none = Wanted {
+        recipients: false,
+        sender: false,
+    };
+    assert_eq!(
+        header_envelope_for(&b, none).expect("nothing parsed"),
+        HeaderEnvelope::default()
+    );
+    let sender_only = Wanted {
+        recipients: false,
+        sender: true,
+    };
+    assert!(matches!(
+        header_envelope_for(&b, sender_only),
+        Err(MessageError::InHeader { .. })
+    ));
+    let ok = format!("From: a@x\r\nTo: \"open <a@x>\r\nCc: {long}@x\r\n\r\n");
+    let b = scan(ok.as_bytes()).expect("scan");
+    let e = header_envelope_for(&b, sender_only).expect("To and Cc not parsed");
+    assert_eq!(e.sender.as_deref(), Some("a@x"));
+    assert!(e.recipients.is_empty());
+}
