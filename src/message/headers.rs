@@ -8,6 +8,13 @@
 //! as a Bcc field and removed. Continuation lines start with SP or HTAB (§2.2.3). The header section
 //! ends at the first empty line, or at the first line that is neither (then there is no separator
 //! and the body starts at that line). NUL and bare CR inside a field are refused (catalogue 40).
+//!
+//! Issue 10, point 3: a leading UTF-8 byte order mark and a leading mbox `From sender date` line
+//! (which Postfix and Exim drop too) are not part of the message and are skipped, so the fields
+//! after them are seen as the header section. And a header section is never sent as body text: when
+//! the scan stops at a line that is not a field and a To, Cc or Bcc field (or a Resent- form) still
+//! follows before the first empty line, the message is refused rather than sent with that Bcc in the
+//! body for everyone to read (or, with `-t`, without those recipients).
 
 use std::fmt::Write as _;
 
@@ -42,6 +49,12 @@ pub enum MessageError {
     DomainTooLong(String),
     #[error("address \"{0}\" is longer than 254 octets (RFC 5321 4.5.3.1.3)")]
     AddressTooLong(String),
+    #[error(
+        "line {line} of the message is not a header field, yet a {field} field follows it before the \
+         empty line that ends the header section: it would be sent as body text for every recipient to \
+         read; message refused (separate the header from the body with an empty line)"
+    )]
+    NotAField { line: u64, field: String },
     #[error("in the {field} header field: {source}")]
     InHeader {
         field: String,
@@ -145,11 +158,27 @@ pub struct HeaderBlock {
     pub unseparated_body: bool,
 }
 
+/// The UTF-8 byte order mark some editors put at the start of a file (RFC 3629 §6).
+pub const BOM: &[u8] = b"\xef\xbb\xbf";
+
+/// Header fields whose text in the body would disclose blind recipients or lose `-t` recipients.
+const RECIPIENT_FIELDS: &[&str] = &["To", "Cc", "Bcc", "Resent-To", "Resent-Cc", "Resent-Bcc"];
+
 /// Splits `head`, the start of the normalised message, into header fields and the body offset.
-/// `head` is either the whole message or at least [`HEAD_SCAN_LEN`] bytes of it.
+/// `head` is either the whole message or at least [`HEAD_SCAN_LEN`] bytes of it. A leading BOM and a
+/// leading mbox `From ` line are skipped: they are sent neither as a field nor as body text.
 pub fn scan(head: &[u8]) -> Result<HeaderBlock, MessageError> {
     let mut block = HeaderBlock::default();
-    let mut pos = 0;
+    let mut pos = if head.starts_with(BOM) { BOM.len() } else { 0 };
+    let first_end = head[pos..]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(head.len(), |i| pos + i + 1);
+    // `From sender date` is the mbox separator, not a field (no colon after the name); `From :` with
+    // white space before the colon is the obsolete field form and stays a field.
+    if head[pos..].starts_with(b"From ") && field_name(&head[pos..first_end]).is_none() {
+        pos = first_end;
+    }
     while pos < head.len() {
         let next = head[pos..]
             .iter()
@@ -171,6 +200,7 @@ pub fn scan(head: &[u8]) -> Result<HeaderBlock, MessageError> {
             });
         } else {
             block.unseparated_body = true;
+            refuse_fields_after(head, pos)?;
             break;
         }
         if next > MAX_HEADER_BLOCK {
@@ -183,6 +213,30 @@ pub fn scan(head: &[u8]) -> Result<HeaderBlock, MessageError> {
     }
     block.body_offset = pos as u64;
     Ok(block)
+}
+
+/// The scan stopped at `stop`, a line that is not a field: refuses the message when a recipient
+/// field follows before the first empty line (see the module documentation).
+fn refuse_fields_after(head: &[u8], stop: usize) -> Result<(), MessageError> {
+    let rest = &head[stop..];
+    let lines = rest
+        .split_inclusive(|&b| b == b'\n')
+        .skip(1)
+        .take_while(|l| !matches!(*l, b"\r\n" | b"\n" | b"\r"));
+    for line in lines {
+        if let Some(name) = field_name(line)
+            && RECIPIENT_FIELDS
+                .iter()
+                .any(|n| name.eq_ignore_ascii_case(n))
+        {
+            let line = head[..stop].iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+            return Err(MessageError::NotAField {
+                line,
+                field: escaped(&name),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The name of the field this line starts, if it starts one: `name *WSP ":"`.
@@ -261,7 +315,17 @@ mod tests {
             ),
             (b"hello world\r\n", &[], 0, false, true),
             (b" leading continuation\r\n", &[], 0, false, true),
-            (b"From sender Mon Jan 1\r\nTo: x\r\n", &[], 0, false, true),
+            (
+                b"From sender Mon Jan 1\r\nTo: x\r\n",
+                &["To"],
+                30,
+                false,
+                false,
+            ),
+            (b"\xef\xbb\xbfTo: x\r\n\r\nb", &["To"], 12, true, false),
+            (b"\xef\xbb\xbfhello\r\n", &[], 3, false, true),
+            (b"From : obsolete@form\r\n\r\n", &["From"], 24, true, false),
+            (b"From x\r\nFrom y\r\n", &[], 8, false, true),
             (b"Bcc : x@y\r\nTo:\r\n\r\n", &["Bcc", "To"], 18, true, false),
             (
                 b"X-Empty:\r\n\tfolded\r\n\r\n",
@@ -279,6 +343,56 @@ mod tests {
             assert_eq!(b.body_offset, off, "input {input:?}");
             assert_eq!(b.has_separator, sep, "input {input:?}");
             assert_eq!(b.unseparated_body, unsep, "input {input:?}");
+        }
+    }
+
+    /// Issue 10, point 3: an mbox `From ` line or a BOM at the start does not turn the header into
+    /// body text, and neither does any other line that stops the scan while a Bcc follows.
+    #[test]
+    fn mbox_from_line_and_bom_do_not_make_the_header_body_text() {
+        for msg in [
+            &b"From alice@example.org Mon Jan  1 00:00:00 2024\r\nTo: a@x\r\nBcc: secret@x\r\n\r\nbody\r\n"[..],
+            b"\xef\xbb\xbfTo: a@x\r\nBcc: secret@x\r\n\r\nbody\r\n",
+            b"\xef\xbb\xbfFrom alice Mon Jan  1 00:00:00 2024\r\nTo: a@x\r\nBcc: secret@x\r\n\r\nbody\r\n",
+        ] {
+            let b = scan(msg).expect("scan");
+            assert_eq!(names(&b), ["To", "Bcc"], "input {msg:?}");
+            assert!(b.has_separator);
+            assert_eq!(&msg[b.body_offset as usize..], b"body\r\n");
+        }
+        // (input, line named, field named)
+        let refused: &[(&[u8], u64, &str)] = &[
+            (b"not a header\r\nBcc: secret@x\r\n\r\nbody\r\n", 1, "Bcc"),
+            (
+                b"To: a@x\r\nX-F\xc3\xb6o: 8-bit name\r\nbcc: s@x\r\n\r\n",
+                2,
+                "bcc",
+            ),
+            (b" continuation first\r\nTo: a@x\r\n", 1, "To"),
+            (b"From x\r\nFrom y\r\nCc: c@x\r\n", 2, "Cc"),
+            (
+                b"Subject: s\r\nno colon\r\nX: y\r\nResent-Bcc: r@x\r\n",
+                2,
+                "Resent-Bcc",
+            ),
+        ];
+        for &(msg, line, field) in refused {
+            assert_eq!(
+                scan(msg),
+                Err(MessageError::NotAField {
+                    line,
+                    field: field.into()
+                }),
+                "input {msg:?}"
+            );
+        }
+        // Plain text without any header, or fields only after the empty line: body text, as before.
+        for msg in [
+            &b"Backup done\r\nStatus: ok\r\n"[..],
+            b"Hello\r\n\r\nBcc: quoted in the body\r\n",
+            b"Subject: s\r\ntext\r\n\r\nTo: later@x\r\n",
+        ] {
+            assert!(scan(msg).expect("scan").unseparated_body, "input {msg:?}");
         }
     }
 

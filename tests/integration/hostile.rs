@@ -80,19 +80,31 @@ fn headers_only_is_a_message_with_an_empty_body() {
 
 #[test]
 fn no_blank_line_after_the_headers_ends_the_header_section_at_the_first_non_field() {
-    // A line that is not a field ends the header section (RFC 5322 §2.2); what follows is body, so a
-    // `Bcc:` line after it is body text: neither a recipient with -t nor removed.
+    // A line that is not a field ends the header section (RFC 5322 §2.2); what follows is body.
     let input = format!(
-        "From: alice@example.org\n{DATE_ID}To: bob@example.org\nthis line is body text\nBcc: eve@example.org\n"
+        "From: alice@example.org\n{DATE_ID}To: bob@example.org\nthis line is body text\nStatus: ok\n"
     );
     let r = run(Script::new(), &["-t"], input.as_bytes());
     assert_quiet_success(&r);
     assert_eq!(r.transcript.matching("RCPT"), ["RCPT TO:<bob@example.org>"]);
     let data = String::from_utf8_lossy(&r.transcript.data[0]).into_owned();
     assert!(
-        data.contains("this line is body text\r\nBcc: eve@example.org\r\n"),
+        data.contains("\r\n\r\nthis line is body text\r\nStatus: ok\r\n"),
         "{data:?}"
     );
+}
+
+#[test]
+fn a_bcc_after_a_line_that_ends_the_header_section_is_never_sent_as_body_text() {
+    // Issue 10, point 3 (this test used to pin the opposite): a Bcc field after such a line, before
+    // any empty line, would reach every recipient as body text, or be missed by -t. Refused instead.
+    let input = format!(
+        "From: alice@example.org\n{DATE_ID}To: bob@example.org\nthis line is not a field\nBcc: eve@example.org\n"
+    );
+    for args in [&["-t"][..], &TO_BOB] {
+        let stderr = refused(args, input.as_bytes(), 65);
+        assert!(stderr.contains("line 5 of the message"), "{stderr}");
+    }
 }
 
 #[test]

@@ -203,3 +203,82 @@ fn pretend_into_a_closed_pipe_is_quiet() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Runs `args` with `input` once piped and once as an `--input` file used in place (issue 6): the
+/// two input paths must agree.
+fn both_paths(args: &[&str], input: &[u8]) -> [Run; 2] {
+    let piped = run(Script::new(), args, input);
+    let home = home();
+    let file = home.path().join("message.eml");
+    std::fs::write(&file, input).expect("write message");
+    let server = Server::start(Script::new());
+    let in_place = crate::harness::run_in(&home, server, b"", |cmd| {
+        cmd.arg("--input").arg(&file).args(args);
+    });
+    [piped, in_place]
+}
+
+/// Issue 10, point 3: a leading mbox `From ` line is dropped (as Postfix and Exim do) and a leading
+/// byte order mark skipped; the fields after them are the header section, so the Bcc is used with
+/// -t and removed, and no From, Date or Message-ID is added above the message.
+#[test]
+fn mbox_from_line_or_bom_does_not_turn_the_header_into_body_text() {
+    let fields = b"From: alice@example.org\n\
+To: bob@example.org\n\
+Bcc: secret@example.org\n\
+Date: Mon, 01 Jan 2024 00:00:00 +0000\n\
+Message-ID: <mbox@example.org>\n\
+Subject: s\n\
+\n\
+body\n";
+    let sent = b"From: alice@example.org\r\n\
+To: bob@example.org\r\n\
+Date: Mon, 01 Jan 2024 00:00:00 +0000\r\n\
+Message-ID: <mbox@example.org>\r\n\
+Subject: s\r\n\
+\r\n\
+body\r\n";
+    let mbox = b"From alice@example.org Mon Jan  1 00:00:00 2024\n";
+    let bom = b"\xef\xbb\xbf";
+    for prefix in [&mbox[..], bom, &[bom, &mbox[..]].concat()] {
+        let input = [prefix, fields].concat();
+        for r in both_paths(&["-t"], &input) {
+            assert_quiet_success(&r);
+            assert_eq!(
+                r.transcript.matching("RCPT"),
+                ["RCPT TO:<bob@example.org>", "RCPT TO:<secret@example.org>"],
+                "prefix {prefix:?}"
+            );
+            assert_eq!(r.transcript.data, vec![sent.to_vec()], "prefix {prefix:?}");
+        }
+    }
+}
+
+/// Issue 10, point 3: when the header scan stops at a line that is not a field while a Bcc (or To,
+/// Cc) field follows, the message is refused (65) before connecting instead of sending that Bcc as
+/// body text; plain text that happens to hold a colon is still sent as body.
+#[test]
+fn header_scan_stopping_before_a_bcc_refuses_the_message() {
+    let input = b"From: alice@example.org\n\
+To: bob@example.org\n\
+X-F\xc3\xb6\xc3\xb6: an 8-bit field name is not a field\n\
+Bcc: secret@example.org\n\
+\n\
+body\n";
+    for args in [&ALICE_TO_BOB[..], &["-t"]] {
+        for r in both_paths(args, input) {
+            r.expect_code(65);
+            assert!(!r.transcript.connected, "nothing may connect");
+            crate::fixture::assert_stderr_mentions(&r, "line 3 of the message is not a header");
+            assert!(!r.stderr.contains("secret"), "{}", r.stderr);
+        }
+    }
+    for r in both_paths(&ALICE_TO_BOB, b"Backup done\nStatus: ok\n") {
+        assert_quiet_success(&r);
+        let data = String::from_utf8_lossy(&r.transcript.data[0]).into_owned();
+        assert!(
+            data.ends_with("\r\n\r\nBackup done\r\nStatus: ok\r\n"),
+            "{data}"
+        );
+    }
+}

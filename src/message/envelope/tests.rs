@@ -428,7 +428,26 @@ proptest::proptest! {
         if final_newline {
             msg.push_str("\r\n");
         }
-        let block = scan(msg.as_bytes()).expect("scan");
+        // Issue 10, point 3: a Bcc after a line that stops the scan refuses the message...
+        let block = match scan(msg.as_bytes()) {
+            Ok(block) => block,
+            Err(e) => {
+                proptest::prop_assert!(matches!(e, MessageError::NotAField { .. }), "{e}");
+                return Ok(());
+            }
+        };
+        // ... so no Bcc field ever reaches the body's first paragraph either.
+        let body = &msg[usize::try_from(block.body_offset).expect("offset")..];
+        if block.unseparated_body {
+            for line in body.split("\r\n").take_while(|l| !l.is_empty()) {
+                let name = line.split(':').next().unwrap_or("").trim().to_ascii_lowercase();
+                proptest::prop_assert!(
+                    !(line.contains(':') && (name == "bcc" || name == "resent-bcc")),
+                    "{}",
+                    msg
+                );
+            }
+        }
         let _ = header_envelope(&block);
         let sent = rewrite_header_block(&block, &REWRITE).expect("rewrite");
         let sent = String::from_utf8(sent).expect("utf-8");

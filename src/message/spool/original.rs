@@ -79,7 +79,8 @@ impl Original {
         Ok(head)
     }
 
-    /// Normalised octets [offset, len). `offset` must be 0, `len`, or a line start within the head:
+    /// Normalised octets [offset, len). `offset` must be 0, `len`, the end of a leading byte order
+    /// mark, or a line start within the head:
     /// anywhere else its position in the file is unknown, and it is an error rather than a guess.
     pub(super) fn reader_from(&self, offset: u64, len: u64) -> io::Result<Box<dyn Read + '_>> {
         if offset >= len {
@@ -112,6 +113,11 @@ impl Original {
         }
         let at = usize::try_from(offset).ok()?;
         let before = self.head.get(..at)?;
+        // The end of a leading byte order mark is where the text starts when the header scan skips
+        // it (issue 10, point 3); no line end precedes it, so it is the same offset in the file.
+        if before == crate::message::headers::BOM {
+            return Some(offset);
+        }
         if before.last() != Some(&b'\n') {
             return None;
         }
@@ -272,6 +278,9 @@ mod tests {
             b"To: a@x\r\n\r\n\xe9\0\n",
             b"no header line\n\n",
             b"Subject: no line end",
+            b"\xef\xbb\xbfno header, a byte order mark\n",
+            b"\xef\xbb\xbfSubject: x\r\n\r\nbody",
+            b"From a@x Mon Jan  1 00:00:00 2024\nSubject: x\n\nbody\n",
         ] {
             assert_same_as_copy(input);
             in_place(input);
