@@ -54,6 +54,9 @@ pub fn run(cli: &Cli, env: &Env) -> anyhow::Result<u8> {
     }
     let spool = read_input(&settings)?;
     let prepared = prepare(&settings, &spool)?;
+    if cli.pretend || cli.quit_after.is_none() {
+        warn_long_lines(&spool);
+    }
     if cli.pretend {
         pretend(&settings, &prepared, &spool)?;
         return Ok(exit::OK);
@@ -128,6 +131,25 @@ fn read_input(settings: &Settings) -> anyhow::Result<Spool> {
                 Exit::io(format!("cannot read the message from standard input: {e}")).into()
             })
         }
+    }
+}
+
+/// Issue 10, point 18: lines over 998 octets go out unchanged (never folded), but many servers break
+/// or refuse them, so every run says so in one line, whatever the debug level; `--pretend` too, as
+/// it shows what a real run would send.
+fn warn_long_lines(spool: &Spool) {
+    let stats = spool.stats();
+    if let Some(first) = stats.first_long_line {
+        let all = match stats.long_lines {
+            1 => "the only line".to_string(),
+            n => format!("the first of {n} lines"),
+        };
+        eprintln!(
+            "mailsend: warning: line {} of the message is {} octets long, {all} over the 998 octets \
+             RFC 5322 (2.1.1) allows; it is sent unchanged, but servers may break such lines or \
+             refuse the message",
+            first.number, first.len
+        );
     }
 }
 

@@ -40,9 +40,20 @@ pub struct SpoolStats {
     pub has_nul: bool,
     /// Number of lines longer than 998 octets, CRLF excluded.
     pub long_lines: u64,
+    /// The first of them, for the warning every run prints (issue 10, point 18).
+    pub first_long_line: Option<LongLine>,
     /// Offset (in the normalised message) of the first bare CR, which became a line end. Inside the
     /// header section it is refused: a CR there splits a field (catalogue F40).
     pub first_bare_cr: Option<u64>,
+}
+
+/// A line over the 998 octets of RFC 5322 §2.1.1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LongLine {
+    /// Its number in the message as read, the first line being 1.
+    pub number: u64,
+    /// Its length in octets, line end excluded.
+    pub len: u64,
 }
 
 /// The normalised message, in memory or in an unlinked temporary file (deleted when dropped), or the
@@ -242,6 +253,8 @@ struct Normaliser {
     /// The terminator line was seen: everything after it is ignored.
     done: bool,
     line_len: u64,
+    /// Line ends seen so far: the current line's number is one more.
+    lines: u64,
     stats: SpoolStats,
     /// Line ends are recorded in [`Normaliser::crlf_ends`] while the normalised length stays within this.
     record_limit: u64,
@@ -260,6 +273,7 @@ impl Normaliser {
             line_start: true,
             done: false,
             line_len: 0,
+            lines: 0,
             stats: SpoolStats::default(),
             record_limit: 0,
             crlf_ends: Vec::new(),
@@ -344,6 +358,18 @@ impl Normaliser {
             self.end_line(false, out);
         }
         self.pending_dot = false;
+        // A last line without a line end is still a line (the data encoder ends it).
+        self.note_long_line();
+    }
+
+    /// Records the current line when it is the first one over [`MAX_LINE`].
+    fn note_long_line(&mut self) {
+        if self.line_len > MAX_LINE && self.stats.first_long_line.is_none() {
+            self.stats.first_long_line = Some(LongLine {
+                number: self.lines + 1,
+                len: self.line_len,
+            });
+        }
     }
 
     fn byte(&mut self, b: u8, out: &mut Vec<u8>) {
@@ -361,8 +387,10 @@ impl Normaliser {
         if self.stats.len + 2 <= self.record_limit {
             self.crlf_ends.push(crlf);
         }
+        self.note_long_line();
         out.extend_from_slice(b"\r\n");
         self.stats.len += 2;
+        self.lines += 1;
         self.line_len = 0;
         self.line_start = true;
     }
@@ -424,6 +452,37 @@ mod tests {
         }
     }
 
+    /// Issue 10, point 18: the first long line's number and length, whatever the line ends and
+    /// wherever the blocks split it, and a last line without a line end counts too.
+    #[test]
+    fn first_long_line_is_located() {
+        let mut input = b"a\r\nb\rc\n".to_vec();
+        input.extend(std::iter::repeat_n(b'x', 1500));
+        input.extend_from_slice(b"\n");
+        input.extend(std::iter::repeat_n(b'y', 2000));
+        let want = Some(LongLine {
+            number: 4,
+            len: 1500,
+        });
+        for size in [1, 7, 999, 4096] {
+            let s = Spool::read_from(&mut Chunked { data: &input, size }, false).expect("spool");
+            assert_eq!(s.stats().first_long_line, want, "chunk size {size}");
+            assert_eq!(s.stats().long_lines, 2);
+        }
+        let last = [&b"short\n"[..], &[b'z'; 999]].concat();
+        assert_eq!(
+            Spool::from_bytes(&last).stats().first_long_line,
+            Some(LongLine {
+                number: 2,
+                len: 999
+            })
+        );
+        assert_eq!(
+            Spool::from_bytes(&[b'z'; 998]).stats().first_long_line,
+            None
+        );
+    }
+
     #[test]
     fn cr_at_block_boundary_is_one_line_end() {
         let input = b"abc\r\ndef\r\nghi\n\rjkl\r";
@@ -452,6 +511,13 @@ mod tests {
         let st = s.stats();
         assert!(st.eight_bit && st.has_nul);
         assert_eq!(st.long_lines, 1);
+        assert_eq!(
+            st.first_long_line,
+            Some(LongLine {
+                number: 2,
+                len: 999
+            })
+        );
         assert_eq!(st.len, s.len());
         let plain = spool(b"hello\n", false);
         assert_eq!(
@@ -461,7 +527,8 @@ mod tests {
                 eight_bit: false,
                 has_nul: false,
                 first_bare_cr: None,
-                long_lines: 0
+                long_lines: 0,
+                first_long_line: None,
             }
         );
     }

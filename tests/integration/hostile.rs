@@ -365,10 +365,6 @@ fn lines_over_998_octets_go_out_unchanged_and_the_trace_says_so() {
     // Catalogue B17: never folded silently. The message is sent as is; level 1 notes the long line.
     let long = "z".repeat(5000);
     let input = message("", &format!("short\n{long}\nend\n"));
-    let r = run(Script::new(), &TO_BOB, &input);
-    assert_quiet_success(&r);
-    assert_eq!(r.transcript.data, vec![crlf(&input)]);
-
     let r = run(
         Script::new(),
         &["--debug", "1", "-f", "alice@example.org", "bob@example.org"],
@@ -381,6 +377,45 @@ fn lines_over_998_octets_go_out_unchanged_and_the_trace_says_so() {
         "the trace must note the over-long line: {}",
         r.stderr
     );
+}
+
+#[test]
+fn a_line_over_998_octets_is_reported_at_every_debug_level() {
+    // Issue 10, point 18: at --debug 0 the long line used to go out without a word. One warning line
+    // names the first long line, its length and the count, at every level and with --pretend.
+    let long = "z".repeat(5000);
+    let input = message("", &format!("short\n{long}\nend\n{long}\n"));
+    // The message's header is From, Date, Message-ID, then the empty line: "short" is line 5.
+    let want = "line 6 of the message is 5000 octets long, the first of 2 lines over the 998";
+    for level in ["0", "1", "2"] {
+        let r = run(
+            Script::new(),
+            &[
+                "--debug",
+                level,
+                "-f",
+                "alice@example.org",
+                "bob@example.org",
+            ],
+            &input,
+        );
+        r.expect_code(0);
+        assert_eq!(r.transcript.data, vec![crlf(&input)], "sent unchanged");
+        let warnings: Vec<&str> = r
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with("mailsend: warning:"))
+            .collect();
+        assert_eq!(warnings.len(), 1, "level {level}: {}", r.stderr);
+        assert!(warnings[0].contains(want), "level {level}: {}", warnings[0]);
+        assert!(warnings[0].contains("refuse"), "{}", warnings[0]);
+    }
+    let r = run(Script::new(), &["--pretend", "bob@example.org"], &input);
+    r.expect_code(0);
+    assert!(r.stderr.contains(want), "--pretend: {}", r.stderr);
+    // A message without long lines stays quiet.
+    let r = run(Script::new(), &TO_BOB, &message("", "short\n"));
+    assert_quiet_success(&r);
 }
 
 #[test]
