@@ -11,7 +11,7 @@ use crate::debug;
 use crate::exit::{self, Exit};
 use crate::message::envelope::{self, Rewrite};
 use crate::message::headers::{self, HEAD_SCAN_LEN};
-use crate::message::spool::Spool;
+use crate::message::spool::{Spool, SpoolError};
 use crate::password;
 use crate::settings::{self, Env, Settings, TlsUse};
 use crate::smtp::auth::Credentials;
@@ -108,30 +108,42 @@ fn read_input(settings: &Settings) -> anyhow::Result<Spool> {
                 ))
             })?;
             // A regular file is used in place, anything else copied (issue 6).
-            Spool::from_file(file).map_err(|e| {
-                Exit::io(format!(
-                    "cannot read the message file {}: {e}",
-                    path.display()
-                ))
-                .into()
-            })
+            Spool::from_file(file)
+                .map_err(|e| spool_failure(e, &format!("the message file {}", path.display())))
         }
         None => {
             // `mailsend < msg.eml`: the redirected file is used in place like --input (issue 6).
             if !settings.dot_ends_input
                 && let Some(file) = crate::message::spool::regular_stdin()
             {
-                return Spool::from_file(file).map_err(|e| {
-                    Exit::io(format!("cannot read the message from standard input: {e}")).into()
-                });
+                return Spool::from_file(file).map_err(|e| spool_failure(e, "standard input"));
             }
             let stdin = io::stdin();
             let mut lock = stdin.lock();
-            Spool::read_from(&mut lock, settings.dot_ends_input).map_err(|e| {
-                Exit::io(format!("cannot read the message from standard input: {e}")).into()
-            })
+            Spool::read_from(&mut lock, settings.dot_ends_input)
+                .map_err(|e| spool_failure(e, "standard input"))
         }
     }
+}
+
+/// Issue 10, point 15: say which side failed. Reading the input is 74; writing the spool is this
+/// host's failure, and a full disk a temporary one (75).
+fn spool_failure(error: SpoolError, source: &str) -> anyhow::Error {
+    let code = error.exit_code();
+    let text = match &error {
+        SpoolError::Read(e) => format!("cannot read the message from {source}: {e}"),
+        SpoolError::Write(e) => format!(
+            "cannot write the message to its spool file in {} (the temporary directory, $TMPDIR): \
+             {e}; nothing was sent{}",
+            std::env::temp_dir().display(),
+            if code == exit::TEMPFAIL {
+                ", try again when there is room"
+            } else {
+                ""
+            }
+        ),
+    };
+    Exit::new(code, text).into()
 }
 
 /// Issue 10, point 18: lines over 998 octets go out unchanged (never folded), but many servers break

@@ -29,6 +29,38 @@ const BLOCK: usize = 64 * 1024;
 /// The longest line RFC 5322 §2.1.1 allows, without its CRLF.
 const MAX_LINE: u64 = 998;
 
+/// Why spooling failed: reading the input (exit 74) or writing the spool file, which is a local
+/// failure of this host and, when the disk is full, a temporary one (issue 10, point 15).
+#[derive(Debug, thiserror::Error)]
+pub enum SpoolError {
+    #[error("{0}")]
+    Read(io::Error),
+    #[error("{0}")]
+    Write(io::Error),
+}
+
+/// EIO (5 on every Unix): the disk under the spool failed a write; worth a retry, like a full one.
+const EIO: i32 = 5;
+
+impl SpoolError {
+    /// A full file system or quota, or an I/O error, on the spool file: temporary (75, spec §7), as
+    /// room may be made. Any other write failure (no such directory, no permission) will not go
+    /// away by itself, and any read failure is the input's: EX_IOERR (74).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            SpoolError::Write(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded
+                ) || e.raw_os_error() == Some(EIO) =>
+            {
+                75
+            }
+            _ => 74,
+        }
+    }
+}
+
 /// Facts gathered while spooling, used to choose MAIL parameters and to refuse unsendable input.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SpoolStats {
@@ -83,7 +115,16 @@ impl Spool {
     /// ends the input (that line is not part of the message). Line ends are normalised to CRLF while
     /// spooling (every bare CR and bare LF becomes CRLF) so that SIZE is exact and the later passes are
     /// simple.
-    pub fn read_from(input: &mut dyn Read, dot_ends: bool) -> io::Result<Spool> {
+    pub fn read_from(input: &mut dyn Read, dot_ends: bool) -> Result<Spool, SpoolError> {
+        Spool::read_into(input, dot_ends, &private_tempfile)
+    }
+
+    /// [`Spool::read_from`] with the spool file made by `spool_file` (a test gives /dev/full).
+    fn read_into(
+        input: &mut dyn Read,
+        dot_ends: bool,
+        spool_file: &dyn Fn() -> io::Result<File>,
+    ) -> Result<Spool, SpoolError> {
         let mut norm = Normaliser::new(dot_ends);
         let mut store = Store::Memory(Vec::new());
         let mut block = vec![0u8; BLOCK];
@@ -93,20 +134,20 @@ impl Spool {
                 Ok(0) => break,
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
+                Err(e) => return Err(SpoolError::Read(e)),
             };
             out.clear();
             let ended = norm.feed(&block[..n], &mut out);
-            store.append(&out)?;
+            store.append(&out, spool_file).map_err(SpoolError::Write)?;
             if ended {
                 break;
             }
         }
         out.clear();
         norm.finish(&mut out);
-        store.append(&out)?;
+        store.append(&out, spool_file).map_err(SpoolError::Write)?;
         if let Store::File(f) = &mut store {
-            f.flush()?;
+            f.flush().map_err(SpoolError::Write)?;
         }
         Ok(Spool {
             store,
@@ -118,13 +159,15 @@ impl Spool {
     /// is used in place: one pass gathers the statistics and the head, and the readers normalise the
     /// file again as they go. Anything else (a pipe, a device, an empty file) is copied by
     /// [`Spool::read_from`].
-    pub fn from_file(file: File) -> io::Result<Spool> {
-        let meta = file.metadata()?;
+    pub fn from_file(file: File) -> Result<Spool, SpoolError> {
+        let meta = file.metadata().map_err(SpoolError::Read)?;
         // Only a regular file has a position (a pipe's lseek fails with ESPIPE).
-        if !meta.file_type().is_file() || meta.len() <= io::Seek::stream_position(&mut &file)? {
+        if !meta.file_type().is_file()
+            || meta.len() <= io::Seek::stream_position(&mut &file).map_err(SpoolError::Read)?
+        {
             return Spool::read_from(&mut &file, false);
         }
-        let (original, stats) = Original::scan(file)?;
+        let (original, stats) = Original::scan(file).map_err(SpoolError::Read)?;
         Ok(Spool {
             store: Store::Original(original),
             stats,
@@ -185,18 +228,17 @@ impl Spool {
 
 impl Store {
     /// Appends normalised bytes, moving to a temporary file once the memory limit would be passed.
-    fn append(&mut self, bytes: &[u8]) -> io::Result<()> {
+    fn append(
+        &mut self,
+        bytes: &[u8],
+        spool_file: &dyn Fn() -> io::Result<File>,
+    ) -> io::Result<()> {
         match self {
             Store::Memory(v) if v.len() + bytes.len() <= MEMORY_LIMIT => {
                 v.extend_from_slice(bytes);
             }
             Store::Memory(v) => {
-                // tempfile() leaves no name behind (nothing remains if we are killed), but on Linux
-                // it uses O_TMPFILE with the umask's mode (often 0644). The spool must be private
-                // (spec §1) and may later be linked into a queue (§9), so it is made 0600 before
-                // the first byte is written.
-                let mut f = tempfile::tempfile()?;
-                f.set_permissions(Permissions::from_mode(0o600))?;
+                let mut f = spool_file()?;
                 f.write_all(v)?;
                 f.write_all(bytes)?;
                 *self = Store::File(f);
@@ -211,6 +253,15 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// The spool file. tempfile() leaves no name behind (nothing remains if we are killed), but on
+/// Linux it uses O_TMPFILE with the umask's mode (often 0644). The spool must be private (spec §1)
+/// and may later be linked into a queue (§9), so it is made 0600 before the first byte is written.
+fn private_tempfile() -> io::Result<File> {
+    let f = tempfile::tempfile()?;
+    f.set_permissions(Permissions::from_mode(0o600))?;
+    Ok(f)
 }
 
 /// A reader over a byte range of the spool file. Positional reads (pread) leave the file's cursor
@@ -480,6 +531,38 @@ mod tests {
         assert_eq!(
             Spool::from_bytes(&[b'z'; 998]).stats().first_long_line,
             None
+        );
+    }
+
+    /// Issue 10, point 15: a full spool is a write failure, temporary (75), not a read failure (74);
+    /// a spool that cannot be created at all is 74, and so is an input that cannot be read.
+    #[test]
+    fn a_full_spool_is_a_temporary_write_error_not_a_read_error() {
+        let big = vec![b'x'; MEMORY_LIMIT + 10];
+        let full = || File::options().write(true).open("/dev/full");
+        let err = Spool::read_into(&mut &big[..], false, &full).expect_err("/dev/full");
+        assert!(matches!(&err, SpoolError::Write(e) if e.kind() == io::ErrorKind::StorageFull));
+        assert_eq!(err.exit_code(), 75);
+        // Small messages never touch the spool file.
+        assert!(Spool::read_into(&mut &b"small"[..], false, &full).is_ok());
+        let missing = || File::create("/nonexistent-dir/spool");
+        let err = Spool::read_into(&mut &big[..], false, &missing).expect_err("no dir");
+        assert!(matches!(err, SpoolError::Write(_)));
+        assert_eq!(err.exit_code(), 74);
+        let eio = SpoolError::Write(io::Error::from_raw_os_error(EIO));
+        assert_eq!(eio.exit_code(), 75);
+        struct Failing;
+        impl Read for Failing {
+            fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+                Err(io::Error::new(io::ErrorKind::StorageFull, "as if"))
+            }
+        }
+        let err = Spool::read_from(&mut Failing, false).expect_err("read");
+        assert!(matches!(err, SpoolError::Read(_)));
+        assert_eq!(
+            err.exit_code(),
+            74,
+            "a read failure is the input's, whatever its kind"
         );
     }
 

@@ -282,3 +282,31 @@ body\n";
         );
     }
 }
+
+/// Issue 10, point 15: a spool that cannot be written is reported as the spool (with TMPDIR named),
+/// not as "cannot read the message from standard input". A full disk (ENOSPC, EDQUOT, EIO) is 75;
+/// that needs a full file system, so the unit test `a_full_spool_is_a_temporary_write_error_not_a_read_error`
+/// pins it with /dev/full. Here TMPDIR does not exist, which no retry cures: 74, named as the spool.
+#[test]
+fn a_spool_write_failure_is_not_reported_as_a_read_failure() {
+    let home = home();
+    let server = Server::start(Script::new());
+    let missing = home.path().join("no-such-tmp");
+    let body = b"0123456789abcdef\n".repeat(80_000); // over the 1 MiB kept in memory
+    let out = mailsend_to(&home, &server)
+        .env("TMPDIR", &missing)
+        .args(ALICE_TO_BOB)
+        .write_stdin([HEAD, &body].concat())
+        .output()
+        .expect("run");
+    let t = server.finish();
+    crate::fixture::assert_exit(&out, 74);
+    assert!(!t.connected, "nothing may connect");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cannot write the message to its spool file")
+            && stderr.contains("no-such-tmp"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("cannot read"), "{stderr}");
+}
