@@ -464,14 +464,25 @@ fn deliver(settings: &Settings, prepared: &Prepared, spool: &Spool) -> anyhow::R
     }
 }
 
+/// An address as stderr shows it: `<…>` with control characters and bidirectional overrides
+/// escaped by the function that escapes server replies, so an address from the input can neither
+/// drive the terminal nor reorder the line (issue 10, point 17; catalogue item 29).
+pub fn shown(address: &str) -> String {
+    format!("<{}>", crate::smtp::reply::printable(address.as_bytes()))
+}
+
+/// Addresses as stderr shows them, separated by commas.
+fn shown_list(addresses: &[String]) -> String {
+    addresses
+        .iter()
+        .map(|r| shown(r))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Add to an engine error which recipients did and did not get the message (spec §7).
 fn explain(error: Error, tx: &Transaction) -> anyhow::Error {
-    let list = |rs: &[String]| {
-        rs.iter()
-            .map(|r| format!("<{r}>"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+    let list = shown_list;
     let mut notes = Vec::new();
     match &error {
         Error::UnknownOutcome { partial, .. } => {
@@ -486,7 +497,7 @@ fn explain(error: Error, tx: &Transaction) -> anyhow::Error {
                 ));
             }
             for (rcpt, reply) in &partial.refused {
-                notes.push(format!("the server refused <{rcpt}>: {reply}"));
+                notes.push(format!("the server refused {}: {reply}", shown(rcpt)));
             }
         }
         Error::RecipientsRefused { .. } => {
@@ -510,17 +521,12 @@ fn report(delivery: &Delivery) -> u8 {
     }
     let mut err = io::stderr().lock();
     for (rcpt, reply) in &delivery.refused {
-        let _ = writeln!(err, "mailsend: the server refused <{rcpt}>: {reply}");
+        let _ = writeln!(err, "mailsend: the server refused {}: {reply}", shown(rcpt));
     }
-    let got: Vec<String> = delivery
-        .delivered
-        .iter()
-        .map(|r| format!("<{r}>"))
-        .collect();
     let _ = writeln!(
         err,
         "mailsend: the message was delivered to {}",
-        got.join(", ")
+        shown_list(&delivery.delivered)
     );
     exit::for_refusals(delivery.refused.iter().map(|(_, r)| r))
 }

@@ -131,7 +131,8 @@ fn during(stage: Stage) -> String {
 fn refused_text(refused: &[Refusal]) -> String {
     let list: Vec<String> = refused
         .iter()
-        .map(|(r, reply)| format!("<{r}>: {reply}"))
+        // Issue 10, point 17: the address is escaped like the reply (catalogue item 29).
+        .map(|(r, reply)| format!("<{}>: {reply}", super::reply::printable(r.as_bytes())))
         .collect();
     format!("the server refused every recipient: {}", list.join("; "))
 }

@@ -8,7 +8,7 @@ use assert_cmd::Command;
 use tempfile::TempDir;
 
 use crate::fixture::{assert_quiet_success, crlf, mail_command};
-use crate::harness::{Run, Script, Server, home, mailsend_to, run, run_in};
+use crate::harness::{Action, Run, Script, Server, Stage, home, mailsend_to, run, run_in};
 
 const DATE_ID: &str = "Date: Mon, 01 Jan 2024 00:00:00 +0000\nMessage-ID: <h@example.org>\n";
 const TO_BOB: [&str; 3] = ["-f", "alice@example.org", "bob@example.org"];
@@ -454,4 +454,39 @@ fn a_recipient_starting_with_a_dash_after_double_dash_is_an_address() {
         r.transcript.commands
     );
     assert_ne!(r.code, Some(64), "-t after -- is not a flag: {}", r.stderr);
+}
+
+#[test]
+fn addresses_in_error_messages_are_escaped_like_server_replies() {
+    // Issue 10, point 17: an address from the input reached stderr raw, so a right-to-left override
+    // could reorder "the server refused <…>" on the terminal. (C0 and C1 controls never get this far:
+    // the address parser refuses them, and its message escapes them.)
+    let bidi = "evil\u{202e}gro.elpmaxe@example.org";
+    let isolate = "\"isolate\u{2067}d\"@example.org";
+    let script = || {
+        Script::new()
+            .ehlo_lines(&["PIPELINING", "8BITMIME", "SMTPUTF8"])
+            .on(Stage::Rcpt(2), Action::reply("550 5.1.1 no such user"))
+            .on(Stage::Rcpt(3), Action::reply("550 5.1.1 no such user"))
+    };
+    // Partial refusal: report() names the refused and the delivered.
+    let r = run(
+        script(),
+        &["-f", "alice@example.org", "bob@example.org", bidi, isolate],
+        &message("", "b\n"),
+    );
+    r.expect_code(67);
+    // Every refusal: the engine's error names them all.
+    let all = run(
+        script().on(Stage::Rcpt(1), Action::reply("550 5.1.1 no such user")),
+        &["-f", "alice@example.org", bidi, "bob@example.org", isolate],
+        &message("", "b\n"),
+    );
+    all.expect_code(67);
+    for stderr in [&r.stderr, &all.stderr] {
+        assert!(!stderr.contains('\u{202e}'), "raw override: {stderr:?}");
+        assert!(!stderr.contains('\u{2067}'), "raw isolate: {stderr:?}");
+        assert!(stderr.contains("evil\\u{202e}gro"), "{stderr}");
+        assert!(stderr.contains("isolate\\u{2067}d"), "{stderr}");
+    }
 }
