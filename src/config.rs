@@ -137,6 +137,20 @@ account_keys!(
     read_recipients,
 );
 
+/// The keys that belong to one account's server (spec §8): a server named on the command line without
+/// `-a` takes none of them from the file, not even from `[defaults]`, so a debugging run never sends the
+/// smarthost's password to another server (issue 10, point 1). `auth` goes with them: it says how to use
+/// credentials that are no longer there.
+pub const CREDENTIAL_KEYS: &[&str] = &[
+    "user",
+    "password",
+    "password_command",
+    "auth",
+    "tls_fingerprint",
+    "tls_cert_file",
+    "tls_key_file",
+];
+
 /// The keys of the top level of the file.
 const TOP_KEYS: &[&str] = &["default_account", "defaults", "accounts", "aliases"];
 
@@ -393,6 +407,30 @@ impl Config {
             &mut resolved.sources,
         );
         Ok(resolved)
+    }
+
+    /// `[defaults]` alone, without the [`CREDENTIAL_KEYS`]: what applies to a server named on the command
+    /// line without `-a` (spec §8). `default_account` is not applied: that server is not the account's.
+    pub fn resolve_for_other_server(&self) -> Resolved {
+        let mut resolved = Resolved::default();
+        overlay(
+            &mut resolved.account,
+            &self.defaults,
+            "[defaults]",
+            &mut resolved.sources,
+        );
+        let a = &mut resolved.account;
+        (a.user, a.password, a.password_command, a.auth) = (None, None, None, None);
+        (a.tls_fingerprint, a.tls_cert_file, a.tls_key_file) = (None, None, None);
+        resolved
+            .sources
+            .retain(|key, _| !CREDENTIAL_KEYS.contains(key));
+        resolved
+    }
+
+    /// The names of the `[accounts.NAME]` tables, sorted.
+    pub fn account_names(&self) -> Vec<String> {
+        self.accounts.keys().cloned().collect()
     }
 
     /// Whether any table holds a `password` (the trigger for the permission rule).

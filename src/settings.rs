@@ -212,10 +212,29 @@ pub fn resolve(cli: &Cli, env: &Env) -> anyhow::Result<Settings> {
     if config.is_none() && cli.account.is_some() {
         return Err(Exit::config("--account given but no configuration file was found").into());
     }
+    // Spec §8, issue 10, point 1: a server named on the command line without -a is not the account's
+    // server, so it gets no account and none of the file's credentials, pins or client certificate.
+    let from_cli = cli.host.is_some() || cli.socket.is_some();
+    let other_server = from_cli && cli.account.is_none();
     let resolved = match &config {
+        Some(c) if other_server => c.resolve_for_other_server(),
         Some(c) => c.resolve(cli.account.as_deref())?,
         None => config::Resolved::default(),
     };
+    // Issue 10, point 20: accounts defined, none chosen, no server anywhere: refuse rather than guess.
+    if let Some(c) = &config
+        && !c.accounts.is_empty()
+        && resolved.name.is_none()
+        && !from_cli
+        && resolved.account.host.is_none()
+        && resolved.account.socket.is_none()
+    {
+        return Err(config::ConfigError::NoAccount {
+            path: c.path.clone(),
+            known: c.account_names(),
+        }
+        .into());
+    }
     let aliases = config
         .as_ref()
         .map(|c| c.aliases.clone())
@@ -228,11 +247,28 @@ pub fn resolve(cli: &Cli, env: &Env) -> anyhow::Result<Settings> {
     if let Some(p) = &path {
         l.origins
             .push(("config file".into(), p.display().to_string(), "".into()));
+        match &resolved.name {
+            Some(name) => l.origins.push((
+                "account".into(),
+                name.clone(),
+                match cli.account {
+                    Some(_) => "command line".into(),
+                    None => "default_account".into(),
+                },
+            )),
+            None if other_server => l.origins.push((
+                "account".into(),
+                "none".into(),
+                "server on the command line without -a: no credentials, pins or client \
+                 certificate from the file"
+                    .into(),
+            )),
+            None => {}
+        }
     }
 
     // Where to connect. The server is one setting given two ways (`host`, `socket`): the command line's
     // --host or --socket beats both keys of the file; at one level, the socket beats the host.
-    let from_cli = cli.host.is_some() || cli.socket.is_some();
     let socket = match from_cli {
         true => l.pick("socket", cli.socket.clone(), |_| None),
         false => l.pick("socket", None, |a| a.socket.clone()),
