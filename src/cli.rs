@@ -137,7 +137,8 @@ pub struct Cli {
     #[arg(long, value_name = "PROTOCOL", help_heading = "Connection")]
     pub protocol: Option<Protocol>,
 
-    /// Name sent with EHLO/HELO/LHLO [default: this host's FQDN, else its [IP] literal]
+    /// Name sent with EHLO/HELO/LHLO: one word, no spaces or control characters (else exit 64, before
+    /// connecting) [default: this host's FQDN, else its [IP] literal]
     #[arg(long, value_name = "NAME", help_heading = "Connection")]
     pub domain: Option<String>,
 

@@ -38,7 +38,7 @@ pub struct Account {
     pub socket: Option<PathBuf>,
     #[serde(default, deserialize_with = "values::protocol")]
     pub protocol: Option<String>,
-    #[serde(default, deserialize_with = "values::line")]
+    #[serde(default, deserialize_with = "values::ehlo_name")]
     pub domain: Option<String>,
     #[serde(default, deserialize_with = "values::line")]
     pub source_address: Option<String>,

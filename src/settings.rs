@@ -396,6 +396,10 @@ pub fn resolve(cli: &Cli, env: &Env) -> anyhow::Result<Settings> {
         Some(s) => Some(parse_source(&s)?),
     };
 
+    // Issue 10, point 16: checked here with the other arguments (64), not by the engine after connecting.
+    if let Some(d) = &cli.domain {
+        check_ehlo_name(d).map_err(|e| Exit::usage(format!("--domain {e}")))?;
+    }
     let domain = match l.pick("domain", cli.domain.clone(), |a| a.domain.clone()) {
         Some(d) => d,
         None => {
@@ -552,6 +556,21 @@ fn dsn_envid(value: &str) -> Result<String, Exit> {
             _ => format!("+{b:02X}"),
         })
         .collect())
+}
+
+/// The EHLO/HELO/LHLO argument: one word (RFC 5321 §4.1.1.1: a Domain or an address literal) of
+/// printable characters, so it can neither add a command (CR, LF) nor split into arguments (a space).
+pub fn check_ehlo_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("must not be empty".into());
+    }
+    match name.chars().find(|c| c.is_control() || c.is_whitespace()) {
+        Some(c) => Err(format!(
+            "must be one host name or address literal, without spaces or control characters \
+             ({c:?} in {name:?})"
+        )),
+        None => Ok(()),
+    }
 }
 
 fn parse_source(s: &str) -> Result<SocketAddr, Exit> {

@@ -128,6 +128,16 @@ pub(super) fn line<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D:
     }
 }
 
+/// The `domain` key (the EHLO argument): the same rule as `--domain` (issue 10, point 16).
+pub(super) fn ehlo_name<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    match line(d)? {
+        Some(s) => crate::settings::check_ehlo_name(&s)
+            .map(|()| Some(s))
+            .map_err(D::Error::custom),
+        None => Ok(None),
+    }
+}
+
 /// A host name: a one-line string that is not empty.
 pub(super) fn host<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     match line(d)? {

@@ -408,3 +408,33 @@ fn a_recipient_starting_with_a_dash_after_double_dash_is_an_address() {
     );
     assert_ne!(r.code, Some(64), "-t after -- is not a flag: {}", r.stderr);
 }
+
+#[test]
+fn cr_lf_in_the_domain_is_a_usage_error_before_connecting() {
+    // Issue 10, point 16: the EHLO argument is checked with the other arguments (64), not after connecting.
+    for bad in [
+        "client.example\r\nMAIL FROM:<x@evil>",
+        "client.example\nRSET",
+        "client.example MAIL",
+        "client\texample",
+        "",
+    ] {
+        let stderr = refused(
+            &["--domain", bad, "-f", "a@example.org", "b@example.org"],
+            b"",
+            64,
+        );
+        assert!(stderr.contains("--domain"), "{stderr}");
+    }
+}
+
+#[test]
+fn cr_lf_or_space_in_the_configured_domain_is_a_config_error() {
+    for value in [r"c.example\r\nRSET", r"c.example\nX", "c.example MAIL", ""] {
+        let home = home();
+        write_config(&home, &format!("[defaults]\ndomain = \"{value}\"\n"));
+        let stderr = refused_in(&home, &["bob@example.org"], &message("", "b\n"), 78, |_| {});
+        assert!(stderr.contains("config.toml:2"), "{stderr}");
+        assert!(stderr.contains("domain"), "{stderr}");
+    }
+}
