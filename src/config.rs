@@ -364,6 +364,9 @@ fn unknown_key_hint(key: &str, path: &[String]) -> String {
         .unwrap_or_default()
 }
 
+/// A check of one value: why it is unusable, if it is.
+type ValueCheck = fn(&str) -> Option<String>;
+
 /// Why an account's parent chain cannot be followed.
 enum ChainError {
     Unknown(String),
@@ -509,6 +512,36 @@ impl Config {
         for name in self.accounts.keys() {
             self.chain(name).map_err(|e| self.chain_error(e, at))?;
         }
+        // Issue 10, point 14: an address in the file is a configuration value, so a bad one is 78 naming
+        // the file, line and key here, not 65 from the envelope later.
+        let tables = std::iter::once((vec!["defaults".to_owned()], &self.defaults)).chain(
+            self.accounts
+                .iter()
+                .map(|(name, a)| (vec!["accounts".to_owned(), name.clone()], a)),
+        );
+        for (path, account) in tables {
+            let keys: [(&str, Option<&String>, ValueCheck); 2] = [
+                ("from", account.from.as_ref(), values::sender_problem),
+                (
+                    "maildomain",
+                    account.maildomain.as_ref(),
+                    values::domain_problem,
+                ),
+            ];
+            for (key, value, problem) in keys {
+                if let Some(message) = value.and_then(|v| problem(v)) {
+                    let mut at_path: Vec<&str> = path.iter().map(String::as_str).collect();
+                    let table = position::table_name(&at_path);
+                    at_path.push(key);
+                    return Err(ConfigError::BadValue {
+                        at: at(&at_path),
+                        key: key.to_owned(),
+                        table,
+                        message,
+                    });
+                }
+            }
+        }
         for (name, list) in &self.aliases {
             let problem = if let Err(e) = values::single_line(name) {
                 Some(format!("the alias name {e}"))
@@ -519,7 +552,7 @@ impl Config {
             } else if list.trim().is_empty() {
                 Some("expected one or more addresses, not \"\"".to_owned())
             } else {
-                None
+                values::address_list_problem(list)
             };
             if let Some(message) = problem {
                 return Err(ConfigError::BadValue {
