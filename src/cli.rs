@@ -342,7 +342,8 @@ pub enum Protocol {
 #[derive(clap::ValueEnum, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum TlsMode {
-    /// Implicit TLS on port 465, none to loopback or a Unix socket, else STARTTLS required
+    /// Implicit TLS on port 465, none to loopback or a Unix socket (unless a pin, trust file or client
+    /// certificate is given for it), else STARTTLS required
     Auto,
     /// No TLS
     Off,

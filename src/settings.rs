@@ -328,6 +328,21 @@ pub fn resolve(cli: &Cli, env: &Env) -> anyhow::Result<Settings> {
         }
     };
 
+    // Issue 10, point 5: a pin, a trust file or a client certificate given for this server (on the command
+    // line or in the account, not merely in [defaults]) means TLS is wanted, even on loopback, where an
+    // ssh tunnel to a smarthost lands: `auto` then means STARTTLS, never a silent plaintext send.
+    let given_for_this_server = |key: &str| {
+        resolved
+            .sources
+            .get(key)
+            .is_some_and(|source| source != "[defaults]")
+    };
+    let tls_material = cli.tls_fingerprint.is_some()
+        || cli.tls_trust_file.is_some()
+        || cli.tls_cert_file.is_some()
+        || ["tls_fingerprint", "tls_trust_file", "tls_cert_file"]
+            .into_iter()
+            .any(given_for_this_server);
     let tls = match tls_mode.as_deref().unwrap_or("auto") {
         "off" => TlsUse::None,
         "starttls" => TlsUse::StartTls,
@@ -335,6 +350,7 @@ pub fn resolve(cli: &Cli, env: &Env) -> anyhow::Result<Settings> {
         _ => match &endpoint {
             Endpoint::Tcp { port: 465, .. } => TlsUse::Implicit,
             Endpoint::Tcp { host, .. } if !is_loopback(host) => TlsUse::StartTls,
+            _ if tls_material => TlsUse::StartTls,
             _ => TlsUse::None,
         },
     };
