@@ -309,6 +309,7 @@ fn cr_lf_in_the_user_name_used_as_sender() {
         b"Subject: x\n\nb\n",
         65,
         |cmd| {
+            cmd.env("LOGNAME", "tester\r\nRCPT TO:<x@evil>");
             cmd.env("USER", "tester\r\nRCPT TO:<x@evil>");
         },
     );
