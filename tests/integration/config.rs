@@ -443,3 +443,31 @@ fn accounts_without_a_default_account_are_not_a_guess_at_localhost() {
     let r = run_config(&with_host, &["bob@example.org"], MSG);
     assert_eq!(r.code, Some(0), "{}", r.stderr);
 }
+
+/// Issue 10, point 5, from the file: a pin in the account used means STARTTLS on loopback (an ssh tunnel);
+/// a site-wide CA file in [defaults] is no such wish, and loopback stays plaintext under `auto`.
+#[test]
+fn tls_material_in_the_account_means_starttls_on_loopback_but_not_from_defaults() {
+    let pki = crate::certs::Pki::new();
+    let script = || {
+        Script::new()
+            .no_pipelining()
+            .starttls(pki.server.server_config())
+    };
+    let tunnel = format!(
+        "default_account = \"tunnel\"\n[defaults]\ndomain = \"c.example\"\n\
+         [accounts.tunnel]\nhost = \"{{HOST}}\"\ntls_fingerprint = \"{}\"\n",
+        pki.server.fingerprint()
+    );
+    let r = run_config_with(script(), &tunnel, 0o600, &["bob@example.org"], MSG);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(r.transcript.tls_established, "{:?}", r.transcript.commands);
+
+    let site_ca = format!(
+        "[defaults]\nhost = \"{{HOST}}\"\ndomain = \"c.example\"\ntls_trust_file = \"{}\"\n",
+        pki.ca_path.display()
+    );
+    let r = run_config_with(script(), &site_ca, 0o600, &["bob@example.org"], MSG);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(!r.transcript.saw("STARTTLS"), "{:?}", r.transcript.commands);
+}
