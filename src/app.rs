@@ -264,7 +264,7 @@ pub fn prepare(settings: &Settings, spool: &Spool) -> anyhow::Result<Prepared> {
         }
         None => match &from_headers.sender {
             Some(s) => qualify(settings, s.clone()),
-            None => format!("{}@{}", settings.user, settings.default_domain),
+            None => settings.default_sender.get()?,
         },
     };
 

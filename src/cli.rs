@@ -137,7 +137,8 @@ pub struct Cli {
     #[arg(long, value_name = "PROTOCOL", help_heading = "Connection")]
     pub protocol: Option<Protocol>,
 
-    /// Name sent with EHLO/HELO/LHLO [default: this host's FQDN, else its [IP] literal]
+    /// Name sent with EHLO/HELO/LHLO: one word, no spaces or control characters (else exit 64, before
+    /// connecting) [default: this host's FQDN, else its [IP] literal]
     #[arg(long, value_name = "NAME", help_heading = "Connection")]
     pub domain: Option<String>,
 
@@ -341,7 +342,8 @@ pub enum Protocol {
 #[derive(clap::ValueEnum, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum TlsMode {
-    /// Implicit TLS on port 465, none to loopback or a Unix socket, else STARTTLS required
+    /// Implicit TLS on port 465, none to loopback or a Unix socket (unless a pin, trust file or client
+    /// certificate is given for it), else STARTTLS required
     Auto,
     /// No TLS
     Off,

@@ -38,7 +38,7 @@ pub struct Account {
     pub socket: Option<PathBuf>,
     #[serde(default, deserialize_with = "values::protocol")]
     pub protocol: Option<String>,
-    #[serde(default, deserialize_with = "values::line")]
+    #[serde(default, deserialize_with = "values::ehlo_name")]
     pub domain: Option<String>,
     #[serde(default, deserialize_with = "values::line")]
     pub source_address: Option<String>,
@@ -136,6 +136,20 @@ account_keys!(
     debug,
     read_recipients,
 );
+
+/// The keys that belong to one account's server (spec §8): a server named on the command line without
+/// `-a` takes none of them from the file, not even from `[defaults]`, so a debugging run never sends the
+/// smarthost's password to another server (issue 10, point 1). `auth` goes with them: it says how to use
+/// credentials that are no longer there.
+pub const CREDENTIAL_KEYS: &[&str] = &[
+    "user",
+    "password",
+    "password_command",
+    "auth",
+    "tls_fingerprint",
+    "tls_cert_file",
+    "tls_key_file",
+];
 
 /// The keys of the top level of the file.
 const TOP_KEYS: &[&str] = &["default_account", "defaults", "accounts", "aliases"];
@@ -350,6 +364,9 @@ fn unknown_key_hint(key: &str, path: &[String]) -> String {
         .unwrap_or_default()
 }
 
+/// A check of one value: why it is unusable, if it is.
+type ValueCheck = fn(&str) -> Option<String>;
+
 /// Why an account's parent chain cannot be followed.
 enum ChainError {
     Unknown(String),
@@ -393,6 +410,30 @@ impl Config {
             &mut resolved.sources,
         );
         Ok(resolved)
+    }
+
+    /// `[defaults]` alone, without the [`CREDENTIAL_KEYS`]: what applies to a server named on the command
+    /// line without `-a` (spec §8). `default_account` is not applied: that server is not the account's.
+    pub fn resolve_for_other_server(&self) -> Resolved {
+        let mut resolved = Resolved::default();
+        overlay(
+            &mut resolved.account,
+            &self.defaults,
+            "[defaults]",
+            &mut resolved.sources,
+        );
+        let a = &mut resolved.account;
+        (a.user, a.password, a.password_command, a.auth) = (None, None, None, None);
+        (a.tls_fingerprint, a.tls_cert_file, a.tls_key_file) = (None, None, None);
+        resolved
+            .sources
+            .retain(|key, _| !CREDENTIAL_KEYS.contains(key));
+        resolved
+    }
+
+    /// The names of the `[accounts.NAME]` tables, sorted.
+    pub fn account_names(&self) -> Vec<String> {
+        self.accounts.keys().cloned().collect()
     }
 
     /// Whether any table holds a `password` (the trigger for the permission rule).
@@ -471,6 +512,36 @@ impl Config {
         for name in self.accounts.keys() {
             self.chain(name).map_err(|e| self.chain_error(e, at))?;
         }
+        // Issue 10, point 14: an address in the file is a configuration value, so a bad one is 78 naming
+        // the file, line and key here, not 65 from the envelope later.
+        let tables = std::iter::once((vec!["defaults".to_owned()], &self.defaults)).chain(
+            self.accounts
+                .iter()
+                .map(|(name, a)| (vec!["accounts".to_owned(), name.clone()], a)),
+        );
+        for (path, account) in tables {
+            let keys: [(&str, Option<&String>, ValueCheck); 2] = [
+                ("from", account.from.as_ref(), values::sender_problem),
+                (
+                    "maildomain",
+                    account.maildomain.as_ref(),
+                    values::domain_problem,
+                ),
+            ];
+            for (key, value, problem) in keys {
+                if let Some(message) = value.and_then(|v| problem(v)) {
+                    let mut at_path: Vec<&str> = path.iter().map(String::as_str).collect();
+                    let table = position::table_name(&at_path);
+                    at_path.push(key);
+                    return Err(ConfigError::BadValue {
+                        at: at(&at_path),
+                        key: key.to_owned(),
+                        table,
+                        message,
+                    });
+                }
+            }
+        }
         for (name, list) in &self.aliases {
             let problem = if let Err(e) = values::single_line(name) {
                 Some(format!("the alias name {e}"))
@@ -481,7 +552,7 @@ impl Config {
             } else if list.trim().is_empty() {
                 Some("expected one or more addresses, not \"\"".to_owned())
             } else {
-                None
+                values::address_list_problem(list)
             };
             if let Some(message) = problem {
                 return Err(ConfigError::BadValue {

@@ -4,9 +4,14 @@
 //! environment or a file on its own.
 
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
+
+mod sender;
+
+pub use sender::DefaultSender;
 
 use crate::cli::{self, Cli};
 use crate::config::{self, Account};
@@ -23,7 +28,9 @@ pub const MAX_TIMEOUT_SECS: f64 = 86_400.0;
 /// Facts about the process's environment, read once in main.
 #[derive(Debug, Clone, Default)]
 pub struct Env {
-    pub user: Option<String>,
+    /// The login name and where it came from: `$LOGNAME`, else `$USER`, else the real uid's name in the
+    /// password database (spec §2; getpwuid_r, so NSS and SSSD users resolve too).
+    pub login: Option<(OsString, &'static str)>,
     pub home: Option<PathBuf>,
     pub xdg_config_home: Option<PathBuf>,
     pub hostname: String,
@@ -34,10 +41,15 @@ impl Env {
     pub fn from_process() -> Env {
         use std::io::IsTerminal;
         let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
+        let from_passwd = || {
+            let user = nix::unistd::User::from_uid(nix::unistd::getuid()).ok()??;
+            Some((OsString::from(user.name), "the password database"))
+        };
         Env {
-            user: var("USER")
-                .or_else(|| var("LOGNAME"))
-                .and_then(|v| v.into_string().ok()),
+            login: var("LOGNAME")
+                .map(|v| (v, "$LOGNAME"))
+                .or_else(|| var("USER").map(|v| (v, "$USER")))
+                .or_else(from_passwd),
             home: var("HOME").map(PathBuf::from),
             xdg_config_home: var("XDG_CONFIG_HOME").map(PathBuf::from),
             hostname: gethostname::gethostname().to_string_lossy().into_owned(),
@@ -84,7 +96,8 @@ pub struct Settings {
     pub maildomain: Option<String>,
     /// The domain for `$USER@…` and the Message-ID: maildomain, else the host's FQDN.
     pub default_domain: String,
-    pub user: String,
+    /// Spec §2 rule 4, the sender when nothing else names one: the login name `@` the default domain.
+    pub default_sender: DefaultSender,
     pub aliases: BTreeMap<String, String>,
     pub qualify_headers: bool,
     pub add_missing_from: bool,
@@ -212,10 +225,29 @@ pub fn resolve(cli: &Cli, env: &Env) -> anyhow::Result<Settings> {
     if config.is_none() && cli.account.is_some() {
         return Err(Exit::config("--account given but no configuration file was found").into());
     }
+    // Spec §8, issue 10, point 1: a server named on the command line without -a is not the account's
+    // server, so it gets no account and none of the file's credentials, pins or client certificate.
+    let from_cli = cli.host.is_some() || cli.socket.is_some();
+    let other_server = from_cli && cli.account.is_none();
     let resolved = match &config {
+        Some(c) if other_server => c.resolve_for_other_server(),
         Some(c) => c.resolve(cli.account.as_deref())?,
         None => config::Resolved::default(),
     };
+    // Issue 10, point 20: accounts defined, none chosen, no server anywhere: refuse rather than guess.
+    if let Some(c) = &config
+        && !c.accounts.is_empty()
+        && resolved.name.is_none()
+        && !from_cli
+        && resolved.account.host.is_none()
+        && resolved.account.socket.is_none()
+    {
+        return Err(config::ConfigError::NoAccount {
+            path: c.path.clone(),
+            known: c.account_names(),
+        }
+        .into());
+    }
     let aliases = config
         .as_ref()
         .map(|c| c.aliases.clone())
@@ -228,11 +260,28 @@ pub fn resolve(cli: &Cli, env: &Env) -> anyhow::Result<Settings> {
     if let Some(p) = &path {
         l.origins
             .push(("config file".into(), p.display().to_string(), "".into()));
+        match &resolved.name {
+            Some(name) => l.origins.push((
+                "account".into(),
+                name.clone(),
+                match cli.account {
+                    Some(_) => "command line".into(),
+                    None => "default_account".into(),
+                },
+            )),
+            None if other_server => l.origins.push((
+                "account".into(),
+                "none".into(),
+                "server on the command line without -a: no credentials, pins or client \
+                 certificate from the file"
+                    .into(),
+            )),
+            None => {}
+        }
     }
 
     // Where to connect. The server is one setting given two ways (`host`, `socket`): the command line's
     // --host or --socket beats both keys of the file; at one level, the socket beats the host.
-    let from_cli = cli.host.is_some() || cli.socket.is_some();
     let socket = match from_cli {
         true => l.pick("socket", cli.socket.clone(), |_| None),
         false => l.pick("socket", None, |a| a.socket.clone()),
@@ -292,6 +341,21 @@ pub fn resolve(cli: &Cli, env: &Env) -> anyhow::Result<Settings> {
         }
     };
 
+    // Issue 10, point 5: a pin, a trust file or a client certificate given for this server (on the command
+    // line or in the account, not merely in [defaults]) means TLS is wanted, even on loopback, where an
+    // ssh tunnel to a smarthost lands: `auto` then means STARTTLS, never a silent plaintext send.
+    let given_for_this_server = |key: &str| {
+        resolved
+            .sources
+            .get(key)
+            .is_some_and(|source| source != "[defaults]")
+    };
+    let tls_material = cli.tls_fingerprint.is_some()
+        || cli.tls_trust_file.is_some()
+        || cli.tls_cert_file.is_some()
+        || ["tls_fingerprint", "tls_trust_file", "tls_cert_file"]
+            .into_iter()
+            .any(given_for_this_server);
     let tls = match tls_mode.as_deref().unwrap_or("auto") {
         "off" => TlsUse::None,
         "starttls" => TlsUse::StartTls,
@@ -299,6 +363,7 @@ pub fn resolve(cli: &Cli, env: &Env) -> anyhow::Result<Settings> {
         _ => match &endpoint {
             Endpoint::Tcp { port: 465, .. } => TlsUse::Implicit,
             Endpoint::Tcp { host, .. } if !is_loopback(host) => TlsUse::StartTls,
+            _ if tls_material => TlsUse::StartTls,
             _ => TlsUse::None,
         },
     };
@@ -360,6 +425,10 @@ pub fn resolve(cli: &Cli, env: &Env) -> anyhow::Result<Settings> {
         Some(s) => Some(parse_source(&s)?),
     };
 
+    // Issue 10, point 16: checked here with the other arguments (64), not by the engine after connecting.
+    if let Some(d) = &cli.domain {
+        check_ehlo_name(d).map_err(|e| Exit::usage(format!("--domain {e}")))?;
+    }
     let domain = match l.pick("domain", cli.domain.clone(), |a| a.domain.clone()) {
         Some(d) => d,
         None => {
@@ -413,6 +482,7 @@ pub fn resolve(cli: &Cli, env: &Env) -> anyhow::Result<Settings> {
     let maildomain = l.pick("maildomain", None, |a| a.maildomain.clone());
     // `$USER@…` and the Message-ID want a name, never an address literal: the host name as it is.
     let default_domain = maildomain.clone().unwrap_or_else(|| env.hostname.clone());
+    let default_sender = DefaultSender::from_login(env.login.as_ref(), &default_domain);
     let flag = |l: &mut Layers, key, f: fn(&Account) -> Option<bool>, default| {
         l.pick(key, None, f).unwrap_or(default)
     };
@@ -447,7 +517,7 @@ pub fn resolve(cli: &Cli, env: &Env) -> anyhow::Result<Settings> {
         full_name: cli.full_name.clone(),
         maildomain,
         default_domain,
-        user: env.user.clone().unwrap_or_else(|| "nobody".into()),
+        default_sender,
         aliases,
         qualify_headers,
         add_missing_from,
@@ -516,6 +586,21 @@ fn dsn_envid(value: &str) -> Result<String, Exit> {
             _ => format!("+{b:02X}"),
         })
         .collect())
+}
+
+/// The EHLO/HELO/LHLO argument: one word (RFC 5321 §4.1.1.1: a Domain or an address literal) of
+/// printable characters, so it can neither add a command (CR, LF) nor split into arguments (a space).
+pub fn check_ehlo_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("must not be empty".into());
+    }
+    match name.chars().find(|c| c.is_control() || c.is_whitespace()) {
+        Some(c) => Err(format!(
+            "must be one host name or address literal, without spaces or control characters \
+             ({c:?} in {name:?})"
+        )),
+        None => Ok(()),
+    }
 }
 
 fn parse_source(s: &str) -> Result<SocketAddr, Exit> {

@@ -60,6 +60,14 @@ pub enum ConfigError {
         name: String,
         known: Vec<String>,
     },
+    /// Issue 10, point 20: accounts are defined, none is chosen and nothing names a server, so the only
+    /// server left would be a guess (localhost:25).
+    #[error(
+        "{}: no account chosen and no server set; {}: choose one with -a NAME or `default_account`, \
+         or set `host` in [defaults]",
+        .path.display(), defined(.known)
+    )]
+    NoAccount { path: PathBuf, known: Vec<String> },
     #[error("{at}: account `{account}` has parent `{parent}`, which does not exist")]
     MissingParent {
         at: Location,

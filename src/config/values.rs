@@ -11,6 +11,7 @@ use serde::Deserialize as _;
 use serde::de::{Deserializer, Error as _};
 use toml::Value;
 
+use crate::message::envelope::parse_address_list;
 use crate::secret::Secret;
 
 /// One of a fixed set of words, case-insensitive; stored lowercased.
@@ -128,6 +129,16 @@ pub(super) fn line<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D:
     }
 }
 
+/// The `domain` key (the EHLO argument): the same rule as `--domain` (issue 10, point 16).
+pub(super) fn ehlo_name<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    match line(d)? {
+        Some(s) => crate::settings::check_ehlo_name(&s)
+            .map(|()| Some(s))
+            .map_err(D::Error::custom),
+        None => Ok(None),
+    }
+}
+
 /// A host name: a one-line string that is not empty.
 pub(super) fn host<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     match line(d)? {
@@ -170,5 +181,44 @@ pub(super) fn single_line(s: &str) -> Result<(), String> {
             }
         )),
         None => Ok(()),
+    }
+}
+
+/// Why `from` is not an envelope sender, if it is not: one address (a bare name is qualified by
+/// `maildomain` later, as `-f root` is), or `""`/`"<>"` for the null sender, as with `-f` (spec §1).
+pub(super) fn sender_problem(value: &str) -> Option<String> {
+    if value.is_empty() || value.trim() == "<>" {
+        return None;
+    }
+    match parse_address_list(value) {
+        Ok(list) if list.len() == 1 => None,
+        Ok(list) if list.is_empty() => Some("expected an address, not an empty list".to_owned()),
+        Ok(_) => Some(format!(
+            "expected one address, not a list of several: {value:?}"
+        )),
+        Err(e) => Some(e.to_string()),
+    }
+}
+
+/// Why an alias target list is unusable, if it is (RFC 5322 §3.4, as a recipient argument is read).
+pub(super) fn address_list_problem(value: &str) -> Option<String> {
+    match parse_address_list(value) {
+        Ok(list) if list.is_empty() => {
+            Some(format!("expected one or more addresses, not {value:?}"))
+        }
+        Ok(_) => None,
+        Err(e) => Some(e.to_string()),
+    }
+}
+
+/// Why `maildomain` is not a domain (RFC 5321 §4.1.2 Domain or address literal), if it is not: it must
+/// stand after `@` as it is written.
+pub(super) fn domain_problem(value: &str) -> Option<String> {
+    let probe = format!("postmaster@{value}");
+    match parse_address_list(&probe) {
+        Ok(list) if list == [probe.clone()] => None,
+        _ => Some(format!(
+            "expected a domain such as \"example.org\", not {value:?}"
+        )),
     }
 }

@@ -36,7 +36,10 @@ pub(crate) fn settings() -> Settings {
         full_name: None,
         maildomain: None,
         default_domain: "client.example".into(),
-        user: "tester".into(),
+        default_sender: crate::settings::DefaultSender::from_login(
+            Some(&("tester".into(), "$USER")),
+            "client.example",
+        ),
         aliases: BTreeMap::new(),
         qualify_headers: false,
         add_missing_from: true,

@@ -351,3 +351,123 @@ fn command_line_server_beats_the_files_socket_and_host_port() {
     crate::fixture::assert_exit(&out, 0);
     assert!(server.finish().saw("MAIL FROM:"));
 }
+
+// ---- a server named on the command line (spec §8; issue 10, points 1 and 20) ----
+
+/// Run `mailsend --host SERVER ARGS` with `config` as the user file; `{HOST}` in it is the same server.
+fn run_cli_host(script: Script, config: &str, args: &[&str]) -> Run {
+    let home = home();
+    let server = Server::start(script);
+    write(&xdg_file(&home), config, &server.host_arg(), 0o600);
+    let out = mailsend(&home)
+        .args(["--host", &server.host_arg(), "--domain", "c.example"])
+        .args(args)
+        .write_stdin(MSG.to_vec())
+        .output()
+        .expect("run mailsend");
+    Run {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        port: server.port(),
+        transcript: server.finish(),
+    }
+}
+
+/// The smarthost's credentials, pin and client certificate, in the default account and in [defaults];
+/// plaintext AUTH allowed, so that only the rule of spec §8 keeps them from the server on the command line.
+const SMARTHOST: &str = "default_account = \"work\"\n\
+[defaults]\nuser = \"me\"\npassword = \"s3cret-pw\"\nallow_plaintext_auth = true\n\
+[accounts.work]\nhost = \"smtp.invalid\"\nport = 587\nuser = \"me\"\npassword = \"s3cret-pw\"\n\
+from = \"work@example.org\"\n\
+tls_fingerprint = \"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\"\n";
+
+#[test]
+fn command_line_host_takes_no_credentials_from_the_file() {
+    let r = run_cli_host(auth_server(), SMARTHOST, &["bob@example.org"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(
+        r.transcript.auth.is_empty(),
+        "no AUTH may reach this server"
+    );
+    assert!(!r.transcript.saw("AUTH"), "{:?}", r.transcript.commands);
+    assert!(
+        !r.transcript.saw("STARTTLS"),
+        "the account's pin is not taken"
+    );
+    // "uses no account": the default account's `from` does not apply either; the header's does.
+    assert_eq!(mail_from(&r.transcript), "<alice@example.org>");
+
+    // Without allow_plaintext_auth it used to fail with "refusing to send credentials" none were given.
+    let plain = SMARTHOST.replace("allow_plaintext_auth = true\n", "");
+    let r = run_cli_host(auth_server(), &plain, &["bob@example.org"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(r.transcript.auth.is_empty());
+
+    // --pretend says why.
+    let r = run_cli_host(Script::new(), SMARTHOST, &["--pretend", "bob@example.org"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(r.stdout.contains("account = none"), "{}", r.stdout);
+    assert!(!r.stdout.contains("user ="), "{}", r.stdout);
+}
+
+#[test]
+fn account_named_with_a_command_line_host_still_lends_its_credentials() {
+    let config = SMARTHOST.replace("tls_fingerprint", "# tls_fingerprint");
+    let r = run_cli_host(auth_server(), &config, &["-a", "work", "bob@example.org"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert_eq!(r.transcript.auth.len(), 1, "{:?}", r.transcript.commands);
+    assert!(r.transcript.auth[0].success);
+    assert_eq!(mail_from(&r.transcript), "<work@example.org>");
+}
+
+#[test]
+fn accounts_without_a_default_account_are_not_a_guess_at_localhost() {
+    let config = "[defaults]\ndomain = \"c.example\"\n\
+                  [accounts.work]\nhost = \"{HOST}\"\n[accounts.home]\nhost = \"{HOST}\"\n";
+    let r = run_config(config, &["bob@example.org"], MSG);
+    assert_eq!(r.code, Some(78), "{}", r.stderr);
+    assert!(!r.transcript.connected);
+    for needle in ["config.toml", "`home`", "`work`", "-a"] {
+        crate::fixture::assert_stderr_mentions(&r, needle);
+    }
+    // The debugging modes too.
+    let r = run_config(config, &["--serverinfo"], b"");
+    assert_eq!(r.code, Some(78), "{}", r.stderr);
+    // A server on the command line, an account named, or a host in [defaults] is no guess.
+    let r = run_cli_host(Script::new(), config, &["bob@example.org"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let r = run_config(config, &["-a", "work", "bob@example.org"], MSG);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let with_host = config.replace("[defaults]\n", "[defaults]\nhost = \"{HOST}\"\n");
+    let r = run_config(&with_host, &["bob@example.org"], MSG);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+}
+
+/// Issue 10, point 5, from the file: a pin in the account used means STARTTLS on loopback (an ssh tunnel);
+/// a site-wide CA file in [defaults] is no such wish, and loopback stays plaintext under `auto`.
+#[test]
+fn tls_material_in_the_account_means_starttls_on_loopback_but_not_from_defaults() {
+    let pki = crate::certs::Pki::new();
+    let script = || {
+        Script::new()
+            .no_pipelining()
+            .starttls(pki.server.server_config())
+    };
+    let tunnel = format!(
+        "default_account = \"tunnel\"\n[defaults]\ndomain = \"c.example\"\n\
+         [accounts.tunnel]\nhost = \"{{HOST}}\"\ntls_fingerprint = \"{}\"\n",
+        pki.server.fingerprint()
+    );
+    let r = run_config_with(script(), &tunnel, 0o600, &["bob@example.org"], MSG);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(r.transcript.tls_established, "{:?}", r.transcript.commands);
+
+    let site_ca = format!(
+        "[defaults]\nhost = \"{{HOST}}\"\ndomain = \"c.example\"\ntls_trust_file = \"{}\"\n",
+        pki.ca_path.display()
+    );
+    let r = run_config_with(script(), &site_ca, 0o600, &["bob@example.org"], MSG);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(!r.transcript.saw("STARTTLS"), "{:?}", r.transcript.commands);
+}

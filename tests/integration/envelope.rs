@@ -355,3 +355,76 @@ fn unused_header_field_with_bad_address_syntax_does_not_block_the_send() {
         }
     }
 }
+
+// ---- the login name as the sender (spec §2 rule 4; issue 10, point 4) ----
+
+/// Send a message with no From (so the login name is the sender) with the environment set by `env`.
+fn sent_as(env: &[(&str, Option<&str>)]) -> Run {
+    crate::harness::run_with(
+        Script::new(),
+        b"Subject: x\n\nb\n",
+        |cmd: &mut assert_cmd::Command| {
+            cmd.arg("bob@example.org");
+            for (key, value) in env {
+                match value {
+                    Some(v) => cmd.env(key, v),
+                    None => cmd.env_remove(key),
+                };
+            }
+        },
+    )
+}
+
+#[test]
+fn login_name_with_smtp_syntax_is_quoted_not_spliced_into_mail_from() {
+    let r = sent_as(&[("LOGNAME", Some("a> SIZE=1"))]);
+    assert_quiet_success(&r);
+    let mail = mail_command(&r.transcript);
+    assert!(mail.starts_with("MAIL FROM:<\"a> SIZE=1\"@"), "{mail}");
+    assert!(
+        !crate::fixture::params(&mail).iter().any(|p| p == "SIZE=1"),
+        "{mail}"
+    );
+    // A name no address can hold is refused before connecting (65).
+    let r = sent_as(&[("LOGNAME", Some("a\u{1b}[2Jb"))]);
+    assert_eq!(r.code, Some(65), "{}", r.stderr);
+    assert!(!r.transcript.connected);
+    assert!(r.stderr.contains("-f"), "{}", r.stderr);
+    assert!(!r.stderr.contains('\u{1b}'), "{:?}", r.stderr);
+}
+
+#[test]
+fn sssd_login_name_that_is_an_address_is_not_qualified_again() {
+    let r = sent_as(&[("LOGNAME", Some("alice@corp.example"))]);
+    assert_quiet_success(&r);
+    let mail = mail_command(&r.transcript);
+    assert!(
+        mail.starts_with("MAIL FROM:<alice@corp.example> "),
+        "{mail}"
+    );
+}
+
+#[test]
+fn login_name_is_logname_then_user_then_the_password_database_never_nobody() {
+    let local = |r: &Run| {
+        let mail = mail_command(&r.transcript);
+        mail["MAIL FROM:<".len()..]
+            .split('@')
+            .next()
+            .unwrap_or("")
+            .to_string()
+    };
+    let r = sent_as(&[("LOGNAME", Some("first")), ("USER", Some("second"))]);
+    assert_quiet_success(&r);
+    assert_eq!(local(&r), "first", "spec §2: $LOGNAME first");
+    let r = sent_as(&[("LOGNAME", None), ("USER", Some("second"))]);
+    assert_quiet_success(&r);
+    assert_eq!(local(&r), "second");
+    let r = sent_as(&[("LOGNAME", None), ("USER", None)]);
+    assert_quiet_success(&r);
+    let me = nix::unistd::User::from_uid(nix::unistd::getuid())
+        .expect("password database")
+        .expect("the test runs as a user with an entry")
+        .name;
+    assert_eq!(local(&r), me);
+}

@@ -321,6 +321,7 @@ fn cr_lf_in_the_user_name_used_as_sender() {
         b"Subject: x\n\nb\n",
         65,
         |cmd| {
+            cmd.env("LOGNAME", "tester\r\nRCPT TO:<x@evil>");
             cmd.env("USER", "tester\r\nRCPT TO:<x@evil>");
         },
     );
@@ -488,5 +489,35 @@ fn addresses_in_error_messages_are_escaped_like_server_replies() {
         assert!(!stderr.contains('\u{2067}'), "raw isolate: {stderr:?}");
         assert!(stderr.contains("evil\\u{202e}gro"), "{stderr}");
         assert!(stderr.contains("isolate\\u{2067}d"), "{stderr}");
+    }
+}
+
+#[test]
+fn cr_lf_in_the_domain_is_a_usage_error_before_connecting() {
+    // Issue 10, point 16: the EHLO argument is checked with the other arguments (64), not after connecting.
+    for bad in [
+        "client.example\r\nMAIL FROM:<x@evil>",
+        "client.example\nRSET",
+        "client.example MAIL",
+        "client\texample",
+        "",
+    ] {
+        let stderr = refused(
+            &["--domain", bad, "-f", "a@example.org", "b@example.org"],
+            b"",
+            64,
+        );
+        assert!(stderr.contains("--domain"), "{stderr}");
+    }
+}
+
+#[test]
+fn cr_lf_or_space_in_the_configured_domain_is_a_config_error() {
+    for value in [r"c.example\r\nRSET", r"c.example\nX", "c.example MAIL", ""] {
+        let home = home();
+        write_config(&home, &format!("[defaults]\ndomain = \"{value}\"\n"));
+        let stderr = refused_in(&home, &["bob@example.org"], &message("", "b\n"), 78, |_| {});
+        assert!(stderr.contains("config.toml:2"), "{stderr}");
+        assert!(stderr.contains("domain"), "{stderr}");
     }
 }

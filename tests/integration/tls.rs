@@ -493,3 +493,53 @@ fn a_trickled_tls_handshake_is_bounded_by_timeout() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("timed out"));
     server.join().expect("server thread");
 }
+
+/// Issue 10, point 5: an ssh tunnel to a smarthost lands on loopback; a pin, a trust file or a client
+/// certificate given for it means TLS is wanted, so `auto` does STARTTLS instead of ignoring them.
+#[test]
+fn tls_material_on_loopback_with_tls_auto_is_not_ignored() {
+    let pki = Pki::new();
+    let fingerprint = pki.server.fingerprint();
+    let cert = arg(&pki.client.cert_path);
+    let key = arg(&pki.client.key_path);
+    let ca = arg(&pki.ca_path);
+    let cases: [(&str, Vec<&str>); 3] = [
+        ("fingerprint", vec!["--tls-fingerprint", &fingerprint]),
+        ("trust file", vec!["--tls-trust-file", &ca]),
+        (
+            "client certificate",
+            vec![
+                "--tls-trust-file",
+                &ca,
+                "--tls-cert-file",
+                &cert,
+                "--tls-key-file",
+                &key,
+            ],
+        ),
+    ];
+    for (what, args) in cases {
+        let config = match what {
+            "client certificate" => pki.server_config_requiring_client_cert(),
+            _ => pki.server.server_config(),
+        };
+        let r = run(
+            Mode::StartTls.script(config),
+            &[&args[..], &ALICE_TO_BOB[..]].concat(),
+            MSG,
+        );
+        assert_quiet_success(&r);
+        assert!(r.transcript.saw("STARTTLS"), "{what}");
+        assert!(r.transcript.tls_established, "{what}");
+        assert!(r.transcript.plaintext_after_starttls.is_empty(), "{what}");
+        assert_eq!(r.transcript.data, vec![msg_on_wire()], "{what}");
+    }
+    // A server that offers no STARTTLS is refused, not sent to in plaintext.
+    let r = run(
+        Script::new(),
+        &[&["--tls-fingerprint", &fingerprint][..], &ALICE_TO_BOB[..]].concat(),
+        MSG,
+    );
+    assert_eq!(r.code, Some(69), "{}", r.stderr);
+    assert_no_message(&r.transcript);
+}

@@ -107,7 +107,7 @@ fn password_command_comes_before_the_config_file_and_netrc() {
     let config = file_in(
         &home,
         "config.toml",
-        &format!("[defaults]\nuser = \"{USER}\"\npassword = \"from-the-config\"\n"),
+        &format!("[accounts.smarthost]\nuser = \"{USER}\"\npassword = \"from-the-config\"\n"),
         0o600,
     );
     file_in(
@@ -116,7 +116,13 @@ fn password_command_comes_before_the_config_file_and_netrc() {
         &format!("machine 127.0.0.1 login {USER} password from-netrc\n"),
         0o600,
     );
-    let mut args = vec!["-C".to_string(), arg(&config)];
+    // `-a`: with --host on the command line, only a named account lends its credentials (spec §8).
+    let mut args = vec![
+        "-C".to_string(),
+        arg(&config),
+        "-a".into(),
+        "smarthost".into(),
+    ];
     args.extend(with_command(&format!("echo '{PASSWORD}'")));
     assert_authenticated(&send(&home, &args));
 }
@@ -127,10 +133,16 @@ fn config_with_password(home: &TempDir, mode: u32) -> Vec<String> {
     let config = file_in(
         home,
         "mailsend.toml",
-        &format!("[defaults]\nuser = \"{USER}\"\npassword = \"{PASSWORD}\"\n"),
+        &format!("[accounts.smarthost]\nuser = \"{USER}\"\npassword = \"{PASSWORD}\"\n"),
         mode,
     );
-    vec!["-C".to_string(), arg(&config)]
+    // `-a`: with --host on the command line, only a named account lends its credentials (spec §8).
+    vec![
+        "-C".to_string(),
+        arg(&config),
+        "-a".into(),
+        "smarthost".into(),
+    ]
 }
 
 #[test]

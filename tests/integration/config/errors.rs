@@ -170,3 +170,64 @@ fn a_file_without_a_password_may_be_world_readable() {
     );
     assert_eq!(r.code, Some(0), "{}", r.stderr);
 }
+
+#[test]
+fn configured_addresses_that_are_not_addresses_are_config_errors() {
+    // Issue 10, point 14: `from` used to end in 65 with no file or line; every address the file holds is a
+    // configuration value, 78 naming the file, the line and the key, whether or not this run uses it.
+    for (config, line, key) in [
+        (
+            "[defaults]\nhost = \"{HOST}\"\nfrom = \"not an address\"\n",
+            3,
+            "from",
+        ),
+        (
+            "[defaults]\nhost = \"{HOST}\"\n[accounts.work]\n\nfrom = \"<me@example.org\"\n",
+            5,
+            "from",
+        ),
+        (
+            "[defaults]\nhost = \"{HOST}\"\nfrom = \"a@example.org, b@example.org\"\n",
+            3,
+            "from",
+        ),
+        (
+            "[defaults]\nhost = \"{HOST}\"\nmaildomain = \"example .org\"\n",
+            3,
+            "maildomain",
+        ),
+        (
+            "[defaults]\nhost = \"{HOST}\"\nmaildomain = \"@example.org\"\n",
+            3,
+            "maildomain",
+        ),
+        (
+            "[defaults]\nhost = \"{HOST}\"\n[aliases]\nroot = \"admin@\"\n",
+            4,
+            "root",
+        ),
+        (
+            "[defaults]\nhost = \"{HOST}\"\n[aliases]\nops = \"Ops Team\"\n",
+            4,
+            "ops",
+        ),
+    ] {
+        config_error(
+            config,
+            0o600,
+            &["-f", "alice@example.org", "bob@example.org"],
+            &[&format!("config.toml:{line}"), key],
+        );
+    }
+    // What stays valid: a bare name (qualified later), the null sender, a domain literal.
+    for ok in [
+        "from = \"root\"\n",
+        "from = \"<>\"\n",
+        "from = \"Me <me@example.org>\"\n",
+        "maildomain = \"[192.0.2.1]\"\n",
+    ] {
+        let config = format!("[defaults]\nhost = \"{{HOST}}\"\ndomain = \"c.example\"\n{ok}");
+        let r = run_config_with(Script::new(), &config, 0o600, &["bob@example.org"], MSG);
+        assert_eq!(r.code, Some(0), "{ok}: {}", r.stderr);
+    }
+}
