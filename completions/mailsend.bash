@@ -23,7 +23,7 @@ _mailsend() {
 
     case "${cmd}" in
         mailsend)
-            opts="-t -r -f -F -i -B -N -R -V -C -a -d -v -o -b -A -G -h -L -m -n -O -U -X --read-recipients --from --full-name --ignore-dots --body-type --dsn-notify --dsn-ret --dsn-envid --config --account --host --port --socket --protocol --domain --source-address --timeout --tls --tls-trust-file --tls-fingerprint --tls-cert-file --tls-key-file --tls-certcheck --tls-server-name --auth --user --password-command --allow-plaintext-auth --debug --pretend --serverinfo --generate --command --verify --expn --quit-after --no-initial-response --interactive --input --help --version"
+            opts="-t -r -f -F -i -B -N -R -V -C -a -d -X -v -o -b -A -G -h -L -m -n -O -U --read-recipients --from --full-name --ignore-dots --body-type --dsn-notify --dsn-ret --dsn-envid --config --account --host --port --socket --protocol --domain --source-address --timeout --tls --tls-trust-file --tls-fingerprint --tls-cert-file --tls-key-file --tls-certcheck --tls-server-name --auth --user --password-command --allow-plaintext-auth --debug --pretend --serverinfo --generate --command --verify --expn --quit-after --no-initial-response --interactive --logfile --read-envelope-from --input --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -259,6 +259,36 @@ _mailsend() {
                     COMPREPLY=($(compgen -W "connect greeting ehlo starttls auth mail rcpt" -- "${cur}"))
                     return 0
                     ;;
+                --logfile)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                -X)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
                 --input)
                     local oldifs
                     if [ -n "${IFS+x}" ]; then
@@ -295,10 +325,6 @@ _mailsend() {
                     return 0
                     ;;
                 -O)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -X)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

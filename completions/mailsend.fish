@@ -44,6 +44,7 @@ starttls\t''
 auth\t''
 mail\t''
 rcpt\t''"
+complete -c mailsend -s X -l logfile -d 'Append one line per message to FILE (the `logfile` key; msmtp\'s -X)' -r -F
 complete -c mailsend -l input -d 'Read the message from FILE instead of standard input' -r -F
 complete -c mailsend -s o -d 'Sendmail option (-oem, -odi, -oi, ...); ignored except -oi' -r
 complete -c mailsend -s b -d 'Mode: only -bm (deliver, the default) is supported' -r
@@ -51,7 +52,6 @@ complete -c mailsend -s A -d 'Sendmail -A (alternate configuration); ignored' -r
 complete -c mailsend -s h -d 'Sendmail -h (hop count); ignored' -r
 complete -c mailsend -s L -d 'Sendmail -L (syslog tag); ignored' -r
 complete -c mailsend -s O -d 'Sendmail -O (option=value); ignored' -r
-complete -c mailsend -s X -d 'Sendmail -X (traffic log file); ignored' -r -F
 complete -c mailsend -s t -l read-recipients -d 'Also send to the To, Cc and Bcc addresses of the message (Resent-* when present)'
 complete -c mailsend -s i -l ignore-dots -d 'Accepted for compatibility (also as -oi); input always ends at end of file'
 complete -c mailsend -l allow-plaintext-auth -d 'Permit authentication on a connection without TLS'
@@ -59,6 +59,7 @@ complete -c mailsend -l pretend -d 'Print the resolved settings, envelope and me
 complete -c mailsend -l serverinfo -d 'Connect, greet and EHLO, then print the server\'s greeting, capabilities and TLS details'
 complete -c mailsend -l no-initial-response -d 'Send AUTH without the RFC 4954 initial response'
 complete -c mailsend -l interactive -d 'Type commands on the established connection and see the replies (on a terminal)'
+complete -c mailsend -l read-envelope-from -d 'Accepted for msmtp compatibility; changes nothing'
 complete -c mailsend -s v -d 'Same as --debug 1'
 complete -c mailsend -s G -d 'Sendmail -G (gateway submission); ignored'
 complete -c mailsend -s m -d 'Sendmail -m (me too); ignored'

@@ -68,7 +68,7 @@ pub fn run(cli: &Cli, env: &Env) -> anyhow::Result<u8> {
 
 /// One log line per message when `logfile` or `syslog` is configured (msmtp's fields; never a secret).
 fn log_outcome(settings: &Settings, tx: &Transaction, result: &anyhow::Result<Delivery>) {
-    if settings.logfile.is_none() && !settings.syslog {
+    if settings.logfile.is_none() && settings.syslog.is_none() {
         return;
     }
     let host = settings.endpoint.to_string();
@@ -77,7 +77,9 @@ fn log_outcome(settings: &Settings, tx: &Transaction, result: &anyhow::Result<De
             delivery.reply.to_string(),
             exit::for_refusals(delivery.refused.iter().map(|(_, r)| r)),
         ),
-        Err(e) => (format!("{e:#}"), exit::code(e)),
+        // Each cause once (issue 10, point 21): an io::Error is both quoted by and the source of
+        // the error that wraps it.
+        Err(e) => (exit::causes(e).join(": "), exit::code(e)),
     };
     let record = crate::log::Record {
         host: &host,
@@ -90,8 +92,8 @@ fn log_outcome(settings: &Settings, tx: &Transaction, result: &anyhow::Result<De
         reply: Some(reply),
         exit_status,
     };
-    if let Err(e) = crate::log::write(settings.logfile.as_deref(), settings.syslog, &record) {
-        eprintln!("mailsend: warning: cannot write the log line: {e}");
+    for e in crate::log::write(settings.logfile.as_deref(), settings.syslog, &record) {
+        eprintln!("mailsend: warning: {e}");
     }
 }
 

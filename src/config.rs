@@ -72,7 +72,8 @@ pub struct Account {
     pub add_missing_date: Option<bool>,
     pub add_missing_message_id: Option<bool>,
     pub logfile: Option<PathBuf>,
-    pub syslog: Option<bool>,
+    #[serde(default, deserialize_with = "values::syslog")]
+    pub syslog: Option<crate::log::Syslog>,
     #[serde(default, deserialize_with = "values::debug")]
     pub debug: Option<u8>,
     /// Like `-t` on every invocation (useful for a mail client).

@@ -116,6 +116,20 @@ pub fn code(error: &anyhow::Error) -> u8 {
     UNAVAILABLE
 }
 
+/// The texts of an error's chain, outermost first, each cause once: a cause whose text its wrapper
+/// already quotes ("cannot connect to h: Connection refused" around "Connection refused") is left
+/// out (issue 10, point 21: the log line said the cause twice).
+pub fn causes(error: &anyhow::Error) -> Vec<String> {
+    let mut chain: Vec<String> = Vec::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if !chain.last().is_some_and(|outer| outer.contains(&text)) {
+            chain.push(text);
+        }
+    }
+    chain
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,6 +153,25 @@ mod tests {
         assert_eq!(for_refusals(r.iter()), TEMPFAIL);
         assert_eq!(for_refusals(r[..1].iter()), NOUSER);
         assert_eq!(for_refusals(std::iter::empty()), OK);
+    }
+
+    /// Issue 10, point 21: "Connection refused (os error 111): Connection refused (os error 111)".
+    #[test]
+    fn log_line_states_each_cause_once() {
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        let text = refused.to_string();
+        let error = anyhow::Error::new(Error::Connect {
+            target: "h:25".into(),
+            source: refused,
+        })
+        .context("the message was not delivered to <b@y>");
+        assert_eq!(
+            causes(&error),
+            [
+                "the message was not delivered to <b@y>".to_string(),
+                format!("cannot connect to h:25: {text}"),
+            ]
+        );
     }
 
     #[test]

@@ -99,7 +99,8 @@ pub struct Settings {
     pub input: Option<PathBuf>,
     pub dot_ends_input: bool,
     pub logfile: Option<PathBuf>,
-    pub syslog: bool,
+    /// The facility to log to syslog with; `None` is no syslog.
+    pub syslog: Option<crate::log::Facility>,
     pub netrc: Option<PathBuf>,
     /// Where each setting came from, for --pretend: (key, value shown, source).
     pub origins: Vec<(String, String, String)>,
@@ -427,8 +428,22 @@ pub fn resolve(cli: &Cli, env: &Env) -> anyhow::Result<Settings> {
     );
     let read_recipients =
         cli.read_recipients || flag(&mut l, "read_recipients", |a| a.read_recipients, false);
-    let logfile = l.pick("logfile", None, |a| a.logfile.clone());
-    let syslog = flag(&mut l, "syslog", |a| a.syslog, false);
+    // -X FILE is msmtp's (and sendmail's traffic log's) way to name the log file (issue 10, point 21).
+    let logfile = match l.pick("logfile", cli.logfile.clone(), |a| a.logfile.clone()) {
+        Some(path) => Some(
+            crate::log::expand_home(&path, env.home.as_deref()).ok_or_else(|| {
+                Exit::config(format!(
+                    "logfile {} starts with ~ but HOME is not set",
+                    path.display()
+                ))
+            })?,
+        ),
+        None => None,
+    };
+    let syslog = match l.pick("syslog", None, |a| a.syslog) {
+        Some(crate::log::Syslog::On(facility)) => Some(facility),
+        Some(crate::log::Syslog::Off) | None => None,
+    };
 
     Ok(Settings {
         endpoint,

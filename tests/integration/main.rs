@@ -19,6 +19,7 @@ mod faults;
 mod hostile;
 mod input;
 mod lmtp;
+mod logging;
 mod matrix;
 mod send;
 mod tls;
