@@ -68,8 +68,10 @@ pub fn for_refusals<'a>(replies: impl IntoIterator<Item = &'a Reply>) -> u8 {
 
 pub fn for_engine(error: &Error) -> u8 {
     match error {
-        Error::Resolve { .. } => NOHOST,
-        Error::Connect { .. }
+        // Issue 10, point 2: a lookup that failed is not a name that does not exist.
+        Error::Resolve { definite: true, .. } => NOHOST,
+        Error::Resolve { .. }
+        | Error::Connect { .. }
         | Error::Timeout { .. }
         | Error::Closed { .. }
         | Error::Io { .. }
@@ -153,6 +155,22 @@ mod tests {
         assert_eq!(for_refusals(r.iter()), TEMPFAIL);
         assert_eq!(for_refusals(r[..1].iter()), NOUSER);
         assert_eq!(for_refusals(std::iter::empty()), OK);
+    }
+
+    /// Issue 10, point 2: EAI_AGAIN is 75, NXDOMAIN 68.
+    #[test]
+    fn temporary_dns_failure_is_tempfail() {
+        let lookup = |gai: &str| {
+            Error::resolve(
+                "mail.example",
+                std::io::Error::other(format!("failed to lookup address information: {gai}")),
+            )
+        };
+        assert_eq!(
+            for_engine(&lookup("Temporary failure in name resolution")),
+            TEMPFAIL
+        );
+        assert_eq!(for_engine(&lookup("Name or service not known")), NOHOST);
     }
 
     /// Issue 10, point 21: "Connection refused (os error 111): Connection refused (os error 111)".
