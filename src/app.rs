@@ -280,16 +280,7 @@ fn pretend(settings: &Settings, prepared: &Prepared, spool: &Spool) -> anyhow::R
             writeln!(out, "{key} = {value}    # {source}")?;
         }
     }
-    if let Some(auth) = &settings.auth {
-        let source = if auth.password_command.is_some() {
-            "password_command"
-        } else if auth.password.is_some() {
-            "config file"
-        } else {
-            "~/.netrc or a prompt"
-        };
-        writeln!(out, "password = <redacted>    # from {source}")?;
-    }
+    effective(settings, &mut out)?;
     writeln!(out, "# envelope")?;
     writeln!(out, "MAIL FROM:<{}>", prepared.transaction.from)?;
     for r in &prepared.transaction.recipients {
@@ -299,6 +290,73 @@ fn pretend(settings: &Settings, prepared: &Prepared, spool: &Spool) -> anyhow::R
     out.write_all(&prepared.header)?;
     let mut body = spool.reader_from(prepared.body_offset)?;
     io::copy(&mut body, &mut out)?;
+    Ok(())
+}
+
+/// What the settings amount to, for --pretend (issue 10, point 19): what `tls = auto` became, the
+/// authentication, the timeouts in effect. Nothing is run: a password command is only named.
+fn effective(settings: &Settings, out: &mut dyn Write) -> io::Result<()> {
+    let line = |out: &mut dyn Write, key: &str, value: &str, note: &str| match note {
+        "" => writeln!(out, "{key} = {value}"),
+        _ => writeln!(out, "{key} = {value}    # {note}"),
+    };
+    writeln!(out, "# in effect")?;
+    line(out, "server", &settings.endpoint.to_string(), "")?;
+    let auto = !settings
+        .origins
+        .iter()
+        .any(|(key, value, _)| key == "tls" && !value.contains("auto"));
+    let (tls, why) = match settings.tls {
+        TlsUse::None => ("off", "auto: no TLS to a loopback host or a Unix socket"),
+        TlsUse::StartTls => ("starttls", "auto: STARTTLS required"),
+        TlsUse::Implicit => ("implicit", "auto: TLS from the first byte on port 465"),
+    };
+    line(out, "tls", tls, if auto { why } else { "" })?;
+    if settings.tls != TlsUse::None {
+        let options = &settings.tls_options;
+        let check = match (&options.fingerprint, &options.trust_file) {
+            (Some(_), _) => "pinned by --tls-fingerprint".to_owned(),
+            (None, _) if !options.certcheck => "NOT verified (--tls-certcheck off)".to_owned(),
+            (None, Some(file)) => format!("verified against {}", file.display()),
+            (None, None) => "verified against the system store".to_owned(),
+        };
+        line(out, "certificate", &check, "")?;
+    }
+    match &settings.auth {
+        None => line(out, "auth", "off", "")?,
+        Some(auth) => {
+            match auth.mechanism {
+                Some(mechanism) => line(out, "auth", mechanism.name(), "")?,
+                None => {
+                    let order: Vec<&str> = crate::smtp::auth::AUTO_ORDER
+                        .iter()
+                        .map(|m| m.name())
+                        .collect();
+                    let note = format!("the first of {} the server offers", order.join(", "));
+                    line(out, "auth", "on", &note)?;
+                }
+            }
+            line(out, "user", &auth.user, "")?;
+            let (value, source) = if auth.password_command.is_some() {
+                ("(not run)", "from password_command")
+            } else if auth.password.is_some() {
+                ("<redacted>", "from the config file")
+            } else {
+                ("(not read)", "from ~/.netrc or a prompt")
+            };
+            line(out, "password", value, source)?;
+        }
+    }
+    let seconds = |d: std::time::Duration| format!("{} s", d.as_secs_f64());
+    line(out, "timeout", &seconds(settings.timeout), "")?;
+    if settings.final_timeout != settings.timeout {
+        line(
+            out,
+            "final reply timeout",
+            &seconds(settings.final_timeout),
+            "the wait for the reply to the end of the data (RFC 5321 4.5.3.2.6)",
+        )?;
+    }
     Ok(())
 }
 

@@ -198,20 +198,24 @@ pub fn locate(
             })
         };
     }
-    let user_dir = xdg_config_home
+    if let Some(path) = user_file(xdg_config_home, home)
+        && present(&path)
+    {
+        return Ok(Some(path));
+    }
+    Ok(present(system).then(|| system.to_owned()))
+}
+
+/// The user's own file that [`locate`] looks for; `None` when neither directory is known.
+pub fn user_file(xdg_config_home: Option<&Path>, home: Option<&Path>) -> Option<PathBuf> {
+    let dir = xdg_config_home
         .filter(|dir| dir.is_absolute())
         .map(Path::to_path_buf)
         .or_else(|| {
             home.filter(|h| !h.as_os_str().is_empty())
                 .map(|h| h.join(".config"))
-        });
-    if let Some(dir) = user_dir {
-        let path = dir.join("mailsend").join("config.toml");
-        if present(&path) {
-            return Ok(Some(path));
-        }
-    }
-    Ok(present(system).then(|| system.to_owned()))
+        })?;
+    Some(dir.join("mailsend").join("config.toml"))
 }
 
 /// Whether something is at `path`; a dangling symbolic link is something, for [`load`] to report.

@@ -200,11 +200,12 @@ impl Layers<'_> {
 }
 
 pub fn resolve(cli: &Cli, env: &Env) -> anyhow::Result<Settings> {
+    let system_file = std::path::Path::new("/etc/mailsend.toml");
     let path = config::locate(
         cli.config.as_deref(),
         env.xdg_config_home.as_deref(),
         env.home.as_deref(),
-        std::path::Path::new("/etc/mailsend.toml"),
+        system_file,
     )?;
     let config = match &path {
         Some(p) => Some(config::load(p)?),
@@ -226,9 +227,25 @@ pub fn resolve(cli: &Cli, env: &Env) -> anyhow::Result<Settings> {
         sources: &resolved.sources,
         origins: Vec::new(),
     };
-    if let Some(p) = &path {
-        l.origins
-            .push(("config file".into(), p.display().to_string(), "".into()));
+    match &path {
+        Some(p) => l
+            .origins
+            .push(("config file".into(), p.display().to_string(), "".into())),
+        // Issue 10, point 19: --pretend says where it looked when it found nothing.
+        None => {
+            let user = config::user_file(env.xdg_config_home.as_deref(), env.home.as_deref());
+            let looked: Vec<String> = user
+                .iter()
+                .map(|p| p.as_path())
+                .chain([system_file])
+                .map(|p| p.display().to_string())
+                .collect();
+            l.origins.push((
+                "config file".into(),
+                "none".into(),
+                format!("looked for {}", looked.join(" and ")),
+            ));
+        }
     }
 
     // Where to connect. The server is one setting given two ways (`host`, `socket`): the command line's
