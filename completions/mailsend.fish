@@ -6,7 +6,7 @@ complete -c mailsend -s N -l dsn-notify -d 'DSN: when to notify, for each RCPT (
 complete -c mailsend -s R -l dsn-ret -d 'DSN: what a notification returns (FULL or HDRS)' -r
 complete -c mailsend -s V -l dsn-envid -d 'DSN: envelope identifier sent with MAIL FROM' -r
 complete -c mailsend -s C -l config -d 'Configuration file (instead of ~/.config/mailsend/config.toml or /etc/mailsend.toml)' -r -F
-complete -c mailsend -s a -l account -d 'Account from the configuration file' -r
+complete -c mailsend -s a -l account -d 'Account from the configuration file' -r -f -a "(mailsend --list-accounts 2>/dev/null)"
 complete -c mailsend -l host -d 'Server as HOST[:PORT] ([::1]:25 for IPv6); a path starting with / is a Unix socket' -r -f -a "(__fish_print_hostnames)"
 complete -c mailsend -l port -d 'Server port [default: 25; 465 for implicit TLS; 24 for LMTP]' -r
 complete -c mailsend -l socket -d 'Connect to this Unix domain socket (usual for LMTP)' -r -F
@@ -57,6 +57,7 @@ complete -c mailsend -s i -l ignore-dots -d 'Accepted for compatibility (also as
 complete -c mailsend -l allow-plaintext-auth -d 'Permit authentication on a connection without TLS'
 complete -c mailsend -l pretend -d 'Print the resolved settings, envelope and message as they would be sent; connect to nothing'
 complete -c mailsend -l serverinfo -d 'Connect, greet and EHLO, then print the server\'s greeting, capabilities and TLS details'
+complete -c mailsend -l list-accounts -d 'Print the account names of the configuration file, one a line (for shell completion)'
 complete -c mailsend -l no-initial-response -d 'Send AUTH without the RFC 4954 initial response'
 complete -c mailsend -l interactive -d 'Type commands on the established connection and see the replies (on a terminal)'
 complete -c mailsend -l read-envelope-from -d 'Accepted for msmtp compatibility; changes nothing'

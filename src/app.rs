@@ -36,6 +36,9 @@ impl Prepared {
 }
 
 pub fn run(cli: &Cli, env: &Env) -> anyhow::Result<u8> {
+    if cli.list_accounts {
+        return list_accounts(cli, env);
+    }
     let settings = settings::resolve(cli, env)?;
     // The debugging modes need no message (issue 7); stop points before MAIL read no input.
     if cli.serverinfo {
@@ -64,6 +67,27 @@ pub fn run(cli: &Cli, env: &Env) -> anyhow::Result<u8> {
     let result = deliver(&settings, &prepared, &spool);
     log_outcome(&settings, &prepared.transaction, &result);
     Ok(report(&result?))
+}
+
+/// `--list-accounts`: the accounts of the file mailsend would read (honouring -C), for the shell
+/// completions of `-a` (issue 10, point 24). Read without resolving any account, so that a file
+/// whose default account is missing still lists what it has.
+fn list_accounts(cli: &Cli, env: &Env) -> anyhow::Result<u8> {
+    let path = crate::config::locate(
+        cli.config.as_deref(),
+        env.xdg_config_home.as_deref(),
+        env.home.as_deref(),
+        std::path::Path::new(settings::SYSTEM_CONFIG),
+    )?;
+    let Some(path) = path else {
+        return Ok(exit::OK);
+    };
+    let config = crate::config::load(&path)?;
+    let mut out = io::stdout().lock();
+    for name in config.accounts.keys() {
+        writeln!(out, "{name}")?;
+    }
+    Ok(exit::OK)
 }
 
 /// One log line per message when `logfile` or `syslog` is configured (msmtp's fields; never a secret).
@@ -558,6 +582,80 @@ pub fn generate(what: crate::cli::Generate, out: &mut dyn Write) -> io::Result<(
         crate::cli::Generate::Zsh => Shell::Zsh,
         crate::cli::Generate::Fish => Shell::Fish,
     };
-    clap_complete::generate(shell, &mut command, "mailsend", out);
-    Ok(())
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut command, "mailsend", &mut script);
+    let script = String::from_utf8(script).map_err(io::Error::other)?;
+    let script = complete_accounts(shell, &script).ok_or_else(|| {
+        io::Error::other("the generated completion script has no -a/--account entry to extend")
+    })?;
+    out.write_all(script.as_bytes())
 }
+
+/// `-a`/`--account` complete to the accounts of the configuration file rather than to file names
+/// (issue 10, point 24): clap only knows the value is a word, so its script is extended here, and
+/// `None` says the generated script no longer has the shape this expects (a test pins it).
+fn complete_accounts(shell: clap_complete::Shell, script: &str) -> Option<String> {
+    use clap_complete::Shell;
+    let replace_all = |script: &str, pairs: &[(&str, &str)]| {
+        let mut out = script.to_owned();
+        for (from, to) in pairs {
+            if !out.contains(from) {
+                return None;
+            }
+            out = out.replace(from, to);
+        }
+        Some(out)
+    };
+    match shell {
+        Shell::Bash => {
+            let files = "COMPREPLY=($(compgen -f \"${cur}\"))";
+            let accounts = "COMPREPLY=($(compgen -W \"$(_mailsend_accounts)\" -- \"${cur}\"))";
+            let mut out = replace_all(
+                script,
+                &[
+                    (
+                        &format!("--account)\n                    {files}"),
+                        &format!("--account)\n                    {accounts}"),
+                    ),
+                    (
+                        &format!("-a)\n                    {files}"),
+                        &format!("-a)\n                    {accounts}"),
+                    ),
+                ],
+            )?;
+            out.push_str(BASH_ACCOUNTS);
+            Some(out)
+        }
+        Shell::Zsh => replace_all(
+            script,
+            &[(
+                "file]:NAME:_default' \\",
+                "file]:NAME:{compadd -- $(mailsend --list-accounts 2>/dev/null)}' \\",
+            )],
+        ),
+        Shell::Fish => replace_all(
+            script,
+            &[(
+                "-s a -l account -d 'Account from the configuration file' -r",
+                "-s a -l account -d 'Account from the configuration file' -r -f -a \"(mailsend --list-accounts 2>/dev/null)\"",
+            )],
+        ),
+        _ => Some(script.to_owned()),
+    }
+}
+
+/// The accounts of the file the command line being completed would read: its -C, else the usual
+/// places; the program is the one being completed (`${COMP_WORDS[0]}`), so a sendmail link works too.
+const BASH_ACCOUNTS: &str = r#"
+_mailsend_accounts() {
+    local i config=()
+    for (( i = 1; i < COMP_CWORD; i++ )); do
+        case "${COMP_WORDS[i]}" in
+            -C|--config) config=(--config "${COMP_WORDS[i+1]}") ;;
+            --config=*) config=(--config "${COMP_WORDS[i]#--config=}") ;;
+            -C?*) config=(--config "${COMP_WORDS[i]#-C}") ;;
+        esac
+    done
+    "${COMP_WORDS[0]}" "${config[@]}" --list-accounts 2>/dev/null
+}
+"#;

@@ -229,6 +229,10 @@ pub struct Cli {
     )]
     pub generate: Option<Generate>,
 
+    /// Print the account names of the configuration file, one a line (for shell completion)
+    #[arg(long, group = "report", hide = true)]
+    pub list_accounts: bool,
+
     /// After greeting, EHLO, TLS and AUTH, send this command and print its reply (repeatable)
     ///
     /// The exit status is 0 when every reply is 2xx or 3xx, else 75 if any was 4xx, else 69.

@@ -20,6 +20,9 @@ use crate::tls::TlsOptions;
 /// `Duration` can hold, so no value a user gives can overflow them.
 pub const MAX_TIMEOUT_SECS: f64 = 86_400.0;
 
+/// The system-wide configuration file (spec §8).
+pub const SYSTEM_CONFIG: &str = "/etc/mailsend.toml";
+
 /// Facts about the process's environment, read once in main.
 #[derive(Debug, Clone, Default)]
 pub struct Env {
@@ -200,7 +203,7 @@ impl Layers<'_> {
 }
 
 pub fn resolve(cli: &Cli, env: &Env) -> anyhow::Result<Settings> {
-    let system_file = std::path::Path::new("/etc/mailsend.toml");
+    let system_file = std::path::Path::new(SYSTEM_CONFIG);
     let path = config::locate(
         cli.config.as_deref(),
         env.xdg_config_home.as_deref(),

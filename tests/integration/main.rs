@@ -12,6 +12,7 @@ mod harness_selftest;
 
 mod auth;
 mod callers;
+mod completion;
 mod config;
 mod envelope;
 mod esmtp;
