@@ -23,7 +23,7 @@ _mailsend() {
 
     case "${cmd}" in
         mailsend)
-            opts="-t -r -f -F -i -B -N -R -V -C -a -d -v -o -b -A -G -h -L -m -n -O -U -X --read-recipients --from --full-name --ignore-dots --body-type --dsn-notify --dsn-ret --dsn-envid --config --account --host --port --socket --protocol --domain --source-address --timeout --tls --tls-trust-file --tls-fingerprint --tls-cert-file --tls-key-file --tls-certcheck --tls-server-name --auth --user --password-command --allow-plaintext-auth --debug --pretend --serverinfo --generate --command --verify --expn --quit-after --no-initial-response --interactive --input --help --version"
+            opts="-t -r -f -F -i -B -N -R -V -C -a -d -X -v -o -b -A -G -h -L -m -n -O -U --read-recipients --from --full-name --ignore-dots --body-type --dsn-notify --dsn-ret --dsn-envid --config --account --host --port --socket --protocol --domain --source-address --timeout --tls --tls-trust-file --tls-fingerprint --tls-cert-file --tls-key-file --tls-certcheck --tls-server-name --auth --user --password-command --allow-plaintext-auth --debug --pretend --serverinfo --generate --list-accounts --command --verify --expn --quit-after --no-initial-response --interactive --logfile --read-envelope-from --input --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -112,11 +112,11 @@ _mailsend() {
                     return 0
                     ;;
                 --account)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "$(_mailsend_accounts)" -- "${cur}"))
                     return 0
                     ;;
                 -a)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "$(_mailsend_accounts)" -- "${cur}"))
                     return 0
                     ;;
                 --host)
@@ -259,6 +259,36 @@ _mailsend() {
                     COMPREPLY=($(compgen -W "connect greeting ehlo starttls auth mail rcpt" -- "${cur}"))
                     return 0
                     ;;
+                --logfile)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                -X)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
                 --input)
                     local oldifs
                     if [ -n "${IFS+x}" ]; then
@@ -298,10 +328,6 @@ _mailsend() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                -X)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -317,3 +343,15 @@ if [[ "${BASH_VERSINFO[0]}" -eq 4 && "${BASH_VERSINFO[1]}" -ge 4 || "${BASH_VERS
 else
     complete -F _mailsend -o bashdefault -o default mailsend
 fi
+
+_mailsend_accounts() {
+    local i config=()
+    for (( i = 1; i < COMP_CWORD; i++ )); do
+        case "${COMP_WORDS[i]}" in
+            -C|--config) config=(--config "${COMP_WORDS[i+1]}") ;;
+            --config=*) config=(--config "${COMP_WORDS[i]#--config=}") ;;
+            -C?*) config=(--config "${COMP_WORDS[i]#-C}") ;;
+        esac
+    done
+    "${COMP_WORDS[0]}" "${config[@]}" --list-accounts 2>/dev/null
+}

@@ -6,7 +6,7 @@ complete -c mailsend -s N -l dsn-notify -d 'DSN: when to notify, for each RCPT (
 complete -c mailsend -s R -l dsn-ret -d 'DSN: what a notification returns (FULL or HDRS)' -r
 complete -c mailsend -s V -l dsn-envid -d 'DSN: envelope identifier sent with MAIL FROM' -r
 complete -c mailsend -s C -l config -d 'Configuration file (instead of ~/.config/mailsend/config.toml or /etc/mailsend.toml)' -r -F
-complete -c mailsend -s a -l account -d 'Account from the configuration file' -r
+complete -c mailsend -s a -l account -d 'Account from the configuration file' -r -f -a "(mailsend --list-accounts 2>/dev/null)"
 complete -c mailsend -l host -d 'Server as HOST[:PORT] ([::1]:25 for IPv6); a path starting with / is a Unix socket' -r -f -a "(__fish_print_hostnames)"
 complete -c mailsend -l port -d 'Server port [default: 25; 465 for implicit TLS; 24 for LMTP]' -r
 complete -c mailsend -l socket -d 'Connect to this Unix domain socket (usual for LMTP)' -r -F
@@ -44,6 +44,7 @@ starttls\t''
 auth\t''
 mail\t''
 rcpt\t''"
+complete -c mailsend -s X -l logfile -d 'Append one line per message to FILE (the `logfile` key; msmtp\'s -X)' -r -F
 complete -c mailsend -l input -d 'Read the message from FILE instead of standard input' -r -F
 complete -c mailsend -s o -d 'Sendmail option (-oem, -odi, -oi, ...); ignored except -oi' -r
 complete -c mailsend -s b -d 'Mode: only -bm (deliver, the default) is supported' -r
@@ -51,14 +52,15 @@ complete -c mailsend -s A -d 'Sendmail -A (alternate configuration); ignored' -r
 complete -c mailsend -s h -d 'Sendmail -h (hop count); ignored' -r
 complete -c mailsend -s L -d 'Sendmail -L (syslog tag); ignored' -r
 complete -c mailsend -s O -d 'Sendmail -O (option=value); ignored' -r
-complete -c mailsend -s X -d 'Sendmail -X (traffic log file); ignored' -r -F
 complete -c mailsend -s t -l read-recipients -d 'Also send to the To, Cc and Bcc addresses of the message (Resent-* when present)'
 complete -c mailsend -s i -l ignore-dots -d 'Accepted for compatibility (also as -oi); input always ends at end of file'
 complete -c mailsend -l allow-plaintext-auth -d 'Permit authentication on a connection without TLS'
 complete -c mailsend -l pretend -d 'Print the resolved settings, envelope and message as they would be sent; connect to nothing'
 complete -c mailsend -l serverinfo -d 'Connect, greet and EHLO, then print the server\'s greeting, capabilities and TLS details'
+complete -c mailsend -l list-accounts -d 'Print the account names of the configuration file, one a line (for shell completion)'
 complete -c mailsend -l no-initial-response -d 'Send AUTH without the RFC 4954 initial response'
 complete -c mailsend -l interactive -d 'Type commands on the established connection and see the replies (on a terminal)'
+complete -c mailsend -l read-envelope-from -d 'Accepted for msmtp compatibility; changes nothing'
 complete -c mailsend -s v -d 'Same as --debug 1'
 complete -c mailsend -s G -d 'Sendmail -G (gateway submission); ignored'
 complete -c mailsend -s m -d 'Sendmail -m (me too); ignored'

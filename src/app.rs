@@ -36,6 +36,9 @@ impl Prepared {
 }
 
 pub fn run(cli: &Cli, env: &Env) -> anyhow::Result<u8> {
+    if cli.list_accounts {
+        return list_accounts(cli, env);
+    }
     let settings = settings::resolve(cli, env)?;
     // The debugging modes need no message (issue 7); stop points before MAIL read no input.
     if cli.serverinfo {
@@ -69,9 +72,30 @@ pub fn run(cli: &Cli, env: &Env) -> anyhow::Result<u8> {
     Ok(report(&result?))
 }
 
+/// `--list-accounts`: the accounts of the file mailsend would read (honouring -C), for the shell
+/// completions of `-a` (issue 10, point 24). Read without resolving any account, so that a file
+/// whose default account is missing still lists what it has.
+fn list_accounts(cli: &Cli, env: &Env) -> anyhow::Result<u8> {
+    let path = crate::config::locate(
+        cli.config.as_deref(),
+        env.xdg_config_home.as_deref(),
+        env.home.as_deref(),
+        std::path::Path::new(settings::SYSTEM_CONFIG),
+    )?;
+    let Some(path) = path else {
+        return Ok(exit::OK);
+    };
+    let config = crate::config::load(&path)?;
+    let mut out = io::stdout().lock();
+    for name in config.accounts.keys() {
+        writeln!(out, "{name}")?;
+    }
+    Ok(exit::OK)
+}
+
 /// One log line per message when `logfile` or `syslog` is configured (msmtp's fields; never a secret).
 fn log_outcome(settings: &Settings, tx: &Transaction, result: &anyhow::Result<Delivery>) {
-    if settings.logfile.is_none() && !settings.syslog {
+    if settings.logfile.is_none() && settings.syslog.is_none() {
         return;
     }
     let host = settings.endpoint.to_string();
@@ -80,7 +104,9 @@ fn log_outcome(settings: &Settings, tx: &Transaction, result: &anyhow::Result<De
             delivery.reply.to_string(),
             exit::for_refusals(delivery.refused.iter().map(|(_, r)| r)),
         ),
-        Err(e) => (format!("{e:#}"), exit::code(e)),
+        // Each cause once (issue 10, point 21): an io::Error is both quoted by and the source of
+        // the error that wraps it.
+        Err(e) => (exit::causes(e).join(": "), exit::code(e)),
     };
     let record = crate::log::Record {
         host: &host,
@@ -93,8 +119,8 @@ fn log_outcome(settings: &Settings, tx: &Transaction, result: &anyhow::Result<De
         reply: Some(reply),
         exit_status,
     };
-    if let Err(e) = crate::log::write(settings.logfile.as_deref(), settings.syslog, &record) {
-        eprintln!("mailsend: warning: cannot write the log line: {e}");
+    for e in crate::log::write(settings.logfile.as_deref(), settings.syslog, &record) {
+        eprintln!("mailsend: warning: {e}");
     }
 }
 
@@ -315,16 +341,7 @@ fn pretend(settings: &Settings, prepared: &Prepared, spool: &Spool) -> anyhow::R
             writeln!(out, "{key} = {value}    # {source}")?;
         }
     }
-    if let Some(auth) = &settings.auth {
-        let source = if auth.password_command.is_some() {
-            "password_command"
-        } else if auth.password.is_some() {
-            "config file"
-        } else {
-            "~/.netrc or a prompt"
-        };
-        writeln!(out, "password = <redacted>    # from {source}")?;
-    }
+    effective(settings, &mut out)?;
     writeln!(out, "# envelope")?;
     writeln!(out, "MAIL FROM:<{}>", prepared.transaction.from)?;
     for r in &prepared.transaction.recipients {
@@ -334,6 +351,73 @@ fn pretend(settings: &Settings, prepared: &Prepared, spool: &Spool) -> anyhow::R
     out.write_all(&prepared.header)?;
     let mut body = spool.reader_from(prepared.body_offset)?;
     io::copy(&mut body, &mut out)?;
+    Ok(())
+}
+
+/// What the settings amount to, for --pretend (issue 10, point 19): what `tls = auto` became, the
+/// authentication, the timeouts in effect. Nothing is run: a password command is only named.
+fn effective(settings: &Settings, out: &mut dyn Write) -> io::Result<()> {
+    let line = |out: &mut dyn Write, key: &str, value: &str, note: &str| match note {
+        "" => writeln!(out, "{key} = {value}"),
+        _ => writeln!(out, "{key} = {value}    # {note}"),
+    };
+    writeln!(out, "# in effect")?;
+    line(out, "server", &settings.endpoint.to_string(), "")?;
+    let auto = !settings
+        .origins
+        .iter()
+        .any(|(key, value, _)| key == "tls" && !value.contains("auto"));
+    let (tls, why) = match settings.tls {
+        TlsUse::None => ("off", "auto: no TLS to a loopback host or a Unix socket"),
+        TlsUse::StartTls => ("starttls", "auto: STARTTLS required"),
+        TlsUse::Implicit => ("implicit", "auto: TLS from the first byte on port 465"),
+    };
+    line(out, "tls", tls, if auto { why } else { "" })?;
+    if settings.tls != TlsUse::None {
+        let options = &settings.tls_options;
+        let check = match (&options.fingerprint, &options.trust_file) {
+            (Some(_), _) => "pinned by --tls-fingerprint".to_owned(),
+            (None, _) if !options.certcheck => "NOT verified (--tls-certcheck off)".to_owned(),
+            (None, Some(file)) => format!("verified against {}", file.display()),
+            (None, None) => "verified against the system store".to_owned(),
+        };
+        line(out, "certificate", &check, "")?;
+    }
+    match &settings.auth {
+        None => line(out, "auth", "off", "")?,
+        Some(auth) => {
+            match auth.mechanism {
+                Some(mechanism) => line(out, "auth", mechanism.name(), "")?,
+                None => {
+                    let order: Vec<&str> = crate::smtp::auth::AUTO_ORDER
+                        .iter()
+                        .map(|m| m.name())
+                        .collect();
+                    let note = format!("the first of {} the server offers", order.join(", "));
+                    line(out, "auth", "on", &note)?;
+                }
+            }
+            line(out, "user", &auth.user, "")?;
+            let (value, source) = if auth.password_command.is_some() {
+                ("(not run)", "from password_command")
+            } else if auth.password.is_some() {
+                ("<redacted>", "from the config file")
+            } else {
+                ("(not read)", "from ~/.netrc or a prompt")
+            };
+            line(out, "password", value, source)?;
+        }
+    }
+    let seconds = |d: std::time::Duration| format!("{} s", d.as_secs_f64());
+    line(out, "timeout", &seconds(settings.timeout), "")?;
+    if settings.final_timeout != settings.timeout {
+        line(
+            out,
+            "final reply timeout",
+            &seconds(settings.final_timeout),
+            "the wait for the reply to the end of the data (RFC 5321 4.5.3.2.6)",
+        )?;
+    }
     Ok(())
 }
 
@@ -541,6 +625,80 @@ pub fn generate(what: crate::cli::Generate, out: &mut dyn Write) -> io::Result<(
         crate::cli::Generate::Zsh => Shell::Zsh,
         crate::cli::Generate::Fish => Shell::Fish,
     };
-    clap_complete::generate(shell, &mut command, "mailsend", out);
-    Ok(())
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut command, "mailsend", &mut script);
+    let script = String::from_utf8(script).map_err(io::Error::other)?;
+    let script = complete_accounts(shell, &script).ok_or_else(|| {
+        io::Error::other("the generated completion script has no -a/--account entry to extend")
+    })?;
+    out.write_all(script.as_bytes())
 }
+
+/// `-a`/`--account` complete to the accounts of the configuration file rather than to file names
+/// (issue 10, point 24): clap only knows the value is a word, so its script is extended here, and
+/// `None` says the generated script no longer has the shape this expects (a test pins it).
+fn complete_accounts(shell: clap_complete::Shell, script: &str) -> Option<String> {
+    use clap_complete::Shell;
+    let replace_all = |script: &str, pairs: &[(&str, &str)]| {
+        let mut out = script.to_owned();
+        for (from, to) in pairs {
+            if !out.contains(from) {
+                return None;
+            }
+            out = out.replace(from, to);
+        }
+        Some(out)
+    };
+    match shell {
+        Shell::Bash => {
+            let files = "COMPREPLY=($(compgen -f \"${cur}\"))";
+            let accounts = "COMPREPLY=($(compgen -W \"$(_mailsend_accounts)\" -- \"${cur}\"))";
+            let mut out = replace_all(
+                script,
+                &[
+                    (
+                        &format!("--account)\n                    {files}"),
+                        &format!("--account)\n                    {accounts}"),
+                    ),
+                    (
+                        &format!("-a)\n                    {files}"),
+                        &format!("-a)\n                    {accounts}"),
+                    ),
+                ],
+            )?;
+            out.push_str(BASH_ACCOUNTS);
+            Some(out)
+        }
+        Shell::Zsh => replace_all(
+            script,
+            &[(
+                "file]:NAME:_default' \\",
+                "file]:NAME:{compadd -- $(mailsend --list-accounts 2>/dev/null)}' \\",
+            )],
+        ),
+        Shell::Fish => replace_all(
+            script,
+            &[(
+                "-s a -l account -d 'Account from the configuration file' -r",
+                "-s a -l account -d 'Account from the configuration file' -r -f -a \"(mailsend --list-accounts 2>/dev/null)\"",
+            )],
+        ),
+        _ => Some(script.to_owned()),
+    }
+}
+
+/// The accounts of the file the command line being completed would read: its -C, else the usual
+/// places; the program is the one being completed (`${COMP_WORDS[0]}`), so a sendmail link works too.
+const BASH_ACCOUNTS: &str = r#"
+_mailsend_accounts() {
+    local i config=()
+    for (( i = 1; i < COMP_CWORD; i++ )); do
+        case "${COMP_WORDS[i]}" in
+            -C|--config) config=(--config "${COMP_WORDS[i+1]}") ;;
+            --config=*) config=(--config "${COMP_WORDS[i]#--config=}") ;;
+            -C?*) config=(--config "${COMP_WORDS[i]#-C}") ;;
+        esac
+    done
+    "${COMP_WORDS[0]}" "${config[@]}" --list-accounts 2>/dev/null
+}
+"#;

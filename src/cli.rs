@@ -230,6 +230,10 @@ pub struct Cli {
     )]
     pub generate: Option<Generate>,
 
+    /// Print the account names of the configuration file, one a line (for shell completion)
+    #[arg(long, group = "report", hide = true)]
+    pub list_accounts: bool,
+
     /// After greeting, EHLO, TLS and AUTH, send this command and print its reply (repeatable)
     ///
     /// The exit status is 0 when every reply is 2xx or 3xx, else 75 if any was 4xx, else 69.
@@ -255,6 +259,19 @@ pub struct Cli {
     /// Type commands on the established connection and see the replies (on a terminal)
     #[arg(long, group = "report", help_heading = "Debugging and reports")]
     pub interactive: bool,
+
+    /// Append one line per message to FILE (the `logfile` key; msmtp's -X)
+    ///
+    /// Sendmail's -X FILE logs the whole SMTP traffic; mailsend takes msmtp's meaning, the per-message
+    /// log line, since a sendmail drop-in's callers mostly come from msmtp. Use --debug for the traffic.
+    #[arg(short = 'X', long, value_name = "FILE", value_hint = ValueHint::FilePath, help_heading = "Debugging and reports")]
+    pub logfile: Option<PathBuf>,
+
+    /// Accepted for msmtp compatibility; changes nothing
+    ///
+    /// Without -f, the envelope sender already comes from the message's Sender or From header.
+    #[arg(long, help_heading = "Sendmail compatibility")]
+    pub read_envelope_from: bool,
 
     /// Read the message from FILE instead of standard input
     #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
@@ -312,10 +329,6 @@ pub struct SendmailCompat {
     /// Sendmail -U (initial user submission); ignored
     #[arg(short = 'U', hide = true)]
     pub initial_submission: bool,
-
-    /// Sendmail -X (traffic log file); ignored
-    #[arg(short = 'X', value_name = "FILE", hide = true)]
-    pub traffic_log: Option<PathBuf>,
 }
 
 /// `-B`: the BODY parameter of MAIL FROM (RFC 6152).

@@ -72,7 +72,8 @@ pub struct Account {
     pub add_missing_date: Option<bool>,
     pub add_missing_message_id: Option<bool>,
     pub logfile: Option<PathBuf>,
-    pub syslog: Option<bool>,
+    #[serde(default, deserialize_with = "values::syslog")]
+    pub syslog: Option<crate::log::Syslog>,
     #[serde(default, deserialize_with = "values::debug")]
     pub debug: Option<u8>,
     /// Like `-t` on every invocation (useful for a mail client).
@@ -211,20 +212,24 @@ pub fn locate(
             })
         };
     }
-    let user_dir = xdg_config_home
+    if let Some(path) = user_file(xdg_config_home, home)
+        && present(&path)
+    {
+        return Ok(Some(path));
+    }
+    Ok(present(system).then(|| system.to_owned()))
+}
+
+/// The user's own file that [`locate`] looks for; `None` when neither directory is known.
+pub fn user_file(xdg_config_home: Option<&Path>, home: Option<&Path>) -> Option<PathBuf> {
+    let dir = xdg_config_home
         .filter(|dir| dir.is_absolute())
         .map(Path::to_path_buf)
         .or_else(|| {
             home.filter(|h| !h.as_os_str().is_empty())
                 .map(|h| h.join(".config"))
-        });
-    if let Some(dir) = user_dir {
-        let path = dir.join("mailsend").join("config.toml");
-        if present(&path) {
-            return Ok(Some(path));
-        }
-    }
-    Ok(present(system).then(|| system.to_owned()))
+        })?;
+    Some(dir.join("mailsend").join("config.toml"))
 }
 
 /// Whether something is at `path`; a dangling symbolic link is something, for [`load`] to report.

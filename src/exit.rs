@@ -68,8 +68,10 @@ pub fn for_refusals<'a>(replies: impl IntoIterator<Item = &'a Reply>) -> u8 {
 
 pub fn for_engine(error: &Error) -> u8 {
     match error {
-        Error::Resolve { .. } => NOHOST,
-        Error::Connect { .. }
+        // Issue 10, point 2: a lookup that failed is not a name that does not exist.
+        Error::Resolve { definite: true, .. } => NOHOST,
+        Error::Resolve { .. }
+        | Error::Connect { .. }
         | Error::Timeout { .. }
         | Error::Closed { .. }
         | Error::Io { .. }
@@ -116,6 +118,20 @@ pub fn code(error: &anyhow::Error) -> u8 {
     UNAVAILABLE
 }
 
+/// The texts of an error's chain, outermost first, each cause once: a cause whose text its wrapper
+/// already quotes ("cannot connect to h: Connection refused" around "Connection refused") is left
+/// out (issue 10, point 21: the log line said the cause twice).
+pub fn causes(error: &anyhow::Error) -> Vec<String> {
+    let mut chain: Vec<String> = Vec::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if !chain.last().is_some_and(|outer| outer.contains(&text)) {
+            chain.push(text);
+        }
+    }
+    chain
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,6 +155,41 @@ mod tests {
         assert_eq!(for_refusals(r.iter()), TEMPFAIL);
         assert_eq!(for_refusals(r[..1].iter()), NOUSER);
         assert_eq!(for_refusals(std::iter::empty()), OK);
+    }
+
+    /// Issue 10, point 2: EAI_AGAIN is 75, NXDOMAIN 68.
+    #[test]
+    fn temporary_dns_failure_is_tempfail() {
+        let lookup = |gai: &str| {
+            Error::resolve(
+                "mail.example",
+                std::io::Error::other(format!("failed to lookup address information: {gai}")),
+            )
+        };
+        assert_eq!(
+            for_engine(&lookup("Temporary failure in name resolution")),
+            TEMPFAIL
+        );
+        assert_eq!(for_engine(&lookup("Name or service not known")), NOHOST);
+    }
+
+    /// Issue 10, point 21: "Connection refused (os error 111): Connection refused (os error 111)".
+    #[test]
+    fn log_line_states_each_cause_once() {
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        let text = refused.to_string();
+        let error = anyhow::Error::new(Error::Connect {
+            target: "h:25".into(),
+            source: refused,
+        })
+        .context("the message was not delivered to <b@y>");
+        assert_eq!(
+            causes(&error),
+            [
+                "the message was not delivered to <b@y>".to_string(),
+                format!("cannot connect to h:25: {text}"),
+            ]
+        );
     }
 
     #[test]

@@ -14,7 +14,7 @@ use std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::net::{UnixDatagram, UnixStream};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::{DateTime, Local};
@@ -42,10 +42,128 @@ pub struct Record<'a> {
 /// Where the local syslog daemon listens (rsyslog, syslog-ng, journald, busybox syslogd).
 const SYSLOG_SOCKET: &str = "/dev/log";
 
-/// RFC 3164 §4.1.1 (and RFC 5424 Table 1): facility mail = 2; severity info = 6, err = 3.
-const FACILITY_MAIL: u8 = 2;
+/// RFC 3164 §4.1.1 (and RFC 5424 Table 1): severity info = 6, err = 3.
 const SEVERITY_INFO: u8 = 6;
 const SEVERITY_ERR: u8 = 3;
+
+/// A syslog facility (RFC 3164 §4.1.1, RFC 5424 Table 1). `syslog = true` means mail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Facility(u8);
+
+/// msmtp's facility names (`syslog LOG_MAIL`, issue 10, point 21) and their codes.
+const FACILITIES: &[(&str, u8)] = &[
+    ("LOG_USER", 1),
+    ("LOG_MAIL", 2),
+    ("LOG_LOCAL0", 16),
+    ("LOG_LOCAL1", 17),
+    ("LOG_LOCAL2", 18),
+    ("LOG_LOCAL3", 19),
+    ("LOG_LOCAL4", 20),
+    ("LOG_LOCAL5", 21),
+    ("LOG_LOCAL6", 22),
+    ("LOG_LOCAL7", 23),
+];
+
+impl Facility {
+    pub const MAIL: Facility = Facility(2);
+
+    /// One of msmtp's names (`LOG_MAIL`), in any case, with or without the `LOG_` prefix.
+    pub fn from_name(name: &str) -> Option<Facility> {
+        let upper = name.to_ascii_uppercase();
+        let full = match upper.starts_with("LOG_") {
+            true => upper,
+            false => format!("LOG_{upper}"),
+        };
+        FACILITIES
+            .iter()
+            .find(|(n, _)| *n == full)
+            .map(|(_, code)| Facility(*code))
+    }
+
+    /// The names [`Facility::from_name`] accepts, for error messages.
+    pub fn names() -> String {
+        let names: Vec<&str> = FACILITIES.iter().map(|(n, _)| *n).collect();
+        names.join(", ")
+    }
+}
+
+impl std::fmt::Display for Facility {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match FACILITIES.iter().find(|(_, code)| *code == self.0) {
+            Some((name, _)) => f.write_str(name),
+            None => write!(f, "facility {}", self.0),
+        }
+    }
+}
+
+/// The `syslog` setting: off, or on with a facility (`true` is mail).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Syslog {
+    Off,
+    On(Facility),
+}
+
+/// As `--pretend` shows it: the words a configuration file takes.
+impl std::fmt::Debug for Syslog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Syslog::Off => f.write_str("off"),
+            Syslog::On(facility) => write!(f, "on ({facility})"),
+        }
+    }
+}
+
+/// Why a log line was not written; the caller warns, the exit status does not change.
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    #[error("cannot write the log file {}: {reason}", path.display())]
+    File { path: PathBuf, reason: String },
+    /// Issue 10, point 21: `syslog` asked for but nobody listens; said, not swallowed.
+    #[error(
+        "syslog is on but no syslog daemon listens at {SYSLOG_SOCKET}; the log line was not sent"
+    )]
+    NoSyslog,
+    #[error("cannot send the log line to syslog at {SYSLOG_SOCKET}: {0}")]
+    Syslog(io::Error),
+}
+
+impl LogError {
+    fn file(path: &Path, e: &io::Error) -> LogError {
+        let reason = match e.raw_os_error() {
+            // O_NOFOLLOW on a link at the final component (POSIX open(2): ELOOP).
+            Some(libc::ELOOP) => "it is a symbolic link, which mailsend does not follow (the log \
+                                  would go to whatever file the link points at)"
+                .to_owned(),
+            _ => e.to_string(),
+        };
+        LogError::File {
+            path: path.to_owned(),
+            reason,
+        }
+    }
+
+    fn syslog(e: io::Error) -> LogError {
+        match e.kind() {
+            // No socket, or a stale one nobody listens on (a plain file there is refused the same way).
+            io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused => LogError::NoSyslog,
+            _ => LogError::Syslog(e),
+        }
+    }
+}
+
+/// `~` and `~/…` in a configured path are the user's home directory (issue 10, point 21), as in the
+/// shell and msmtp; `~user` is not expanded. `None` when the path needs a home and there is none.
+pub fn expand_home(path: &Path, home: Option<&Path>) -> Option<PathBuf> {
+    let Ok(rest) = path.strip_prefix("~") else {
+        return Some(path.to_owned());
+    };
+    let home = home.filter(|h| !h.as_os_str().is_empty())?;
+    Some(if rest.as_os_str().is_empty() {
+        home.to_owned()
+    } else {
+        home.join(rest)
+    })
+}
 
 /// A syslog daemon that stops reading must not hold up the caller (cron waits for us).
 const SYSLOG_TIMEOUT: Duration = Duration::from_secs(5);
@@ -70,22 +188,27 @@ const EXIT_NAMES: &[(u8, &str)] = &[
     (78, "EX_CONFIG"),
 ];
 
-/// Logs `record` to `logfile` (appended; created 0600) and, with `syslog`, to /dev/log. Both are
-/// attempted; the first error is returned. A missing /dev/log is not an error (containers and
-/// minimal systems have none). The caller should only warn on error: the message's fate is
-/// already decided, and the log must not change the exit status.
-pub fn write(logfile: Option<&Path>, syslog: bool, record: &Record) -> io::Result<()> {
-    let mut result = Ok(());
-    if let Some(path) = logfile {
-        result = append(path, &format_line(record, Local::now()));
+/// Logs `record` to `logfile` (appended; created 0600; never through a symbolic link) and, with a
+/// `syslog` facility, to /dev/log. Both are attempted; what failed is returned for the caller to warn
+/// about: the message's fate is already decided, and the log must not change the exit status.
+pub fn write(logfile: Option<&Path>, syslog: Option<Facility>, record: &Record) -> Vec<LogError> {
+    let mut errors = Vec::new();
+    if let Some(path) = logfile
+        && let Err(e) = append(path, &format_line(record, Local::now()))
+    {
+        errors.push(LogError::file(path, &e));
     }
-    if syslog {
-        let sent = send_syslog(Path::new(SYSLOG_SOCKET), record, std::process::id());
-        if result.is_ok() {
-            result = sent;
-        }
+    if let Some(facility) = syslog
+        && let Err(e) = send_syslog(
+            Path::new(SYSLOG_SOCKET),
+            facility,
+            record,
+            std::process::id(),
+        )
+    {
+        errors.push(LogError::syslog(e));
     }
-    result
+    errors
 }
 
 /// The logfile line, without its line end: the local time as msmtp writes it, then the fields.
@@ -96,10 +219,13 @@ fn format_line(record: &Record, time: DateTime<Local>) -> String {
 /// Appends one line. O_APPEND and a single write of the whole line keep lines from concurrent
 /// mailsend processes whole (POSIX write(2): the offset move and the write are one step).
 fn append(path: &Path, line: &str) -> io::Result<()> {
+    // Issue 10, point 6: O_NOFOLLOW, so a root-run sendmail never appends to a file a local user
+    // linked at the log's path.
     let mut file = OpenOptions::new()
         .append(true)
         .create(true)
         .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
         .open(path)?;
     let mut buf = String::with_capacity(line.len() + 1);
     buf.push_str(line);
@@ -109,32 +235,32 @@ fn append(path: &Path, line: &str) -> io::Result<()> {
 
 /// The RFC 3164 message sent to syslog: `<PRI>TAG[PID]: fields`, without a TIMESTAMP or
 /// HOSTNAME, which the local daemon adds (§4.3.2), like glibc's syslog(3) for a local socket.
-fn syslog_message(record: &Record, pid: u32) -> String {
+fn syslog_message(facility: Facility, record: &Record, pid: u32) -> String {
     let severity = if record.exit_status == 0 {
         SEVERITY_INFO
     } else {
         SEVERITY_ERR
     };
-    let pri = u16::from(FACILITY_MAIL) * 8 + u16::from(severity);
+    let pri = u16::from(facility.0) * 8 + u16::from(severity);
     format!("<{pri}>mailsend[{pid}]: {}", fields(record))
 }
 
 /// Sends the record to the syslog socket at `socket`: a datagram, or (when the socket is a stream
 /// socket, as on some older systems) a NUL-terminated message on a stream, as glibc does.
-fn send_syslog(socket: &Path, record: &Record, pid: u32) -> io::Result<()> {
-    let message = syslog_message(record, pid);
+fn send_syslog(socket: &Path, facility: Facility, record: &Record, pid: u32) -> io::Result<()> {
+    let message = syslog_message(facility, record, pid);
     let datagram = UnixDatagram::unbound()?;
     datagram.set_write_timeout(Some(SYSLOG_TIMEOUT))?;
     let error = match datagram.send_to(message.as_bytes(), socket) {
         Ok(_) => return Ok(()),
-        // No socket, or a stale one nobody listens on: no syslog here.
+        // No socket, or a stale one nobody listens on: no stream socket either.
         Err(e)
             if matches!(
                 e.kind(),
                 io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused
             ) =>
         {
-            return Ok(());
+            return Err(e);
         }
         Err(e) => e,
     };
@@ -396,13 +522,13 @@ mod tests {
             exit_status: 75,
             ..success(&r)
         };
-        write(Some(&path), false, &first).expect("first");
+        assert!(write(Some(&path), None, &first).is_empty(), "first");
         let mode = std::fs::metadata(&path)
             .expect("metadata")
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o600);
-        write(Some(&path), false, &second).expect("second");
+        assert!(write(Some(&path), None, &second).is_empty(), "second");
         let text = std::fs::read_to_string(&path).expect("read");
         let lines: Vec<&str> = text.split_inclusive('\n').collect();
         assert_eq!(lines.len(), 2, "{text:?}");
@@ -417,7 +543,7 @@ mod tests {
         }
         // An existing file keeps its mode: the log is the user's file.
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).expect("chmod");
-        write(Some(&path), false, &first).expect("third");
+        assert!(write(Some(&path), None, &first).is_empty(), "third");
         let mode = std::fs::metadata(&path)
             .expect("metadata")
             .permissions()
@@ -425,13 +551,47 @@ mod tests {
         assert_eq!(mode & 0o777, 0o640);
     }
 
+    /// Issue 10, point 6: a root-run sendmail must not append to whatever file a local user links
+    /// at the log's path; the failure names the path.
+    #[test]
+    fn logfile_symlink_is_not_followed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let victim = dir.path().join("shadow");
+        std::fs::write(&victim, b"root:x:0:0\n").expect("write victim");
+        let link = dir.path().join("mailsend.log");
+        std::os::unix::fs::symlink(&victim, &link).expect("symlink");
+        let r = rcpts();
+        let errors = write(Some(&link), None, &success(&r));
+        assert_eq!(
+            std::fs::read(&victim).expect("read victim"),
+            b"root:x:0:0\n",
+            "the link's target is untouched"
+        );
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        let text = errors[0].to_string();
+        assert!(text.contains(&link.display().to_string()), "{text}");
+        assert!(text.contains("symbolic link"), "{text}");
+        // A dangling link is refused the same way: nothing is created at its target.
+        let missing = dir.path().join("created-by-no-one");
+        let dangling = dir.path().join("dangling.log");
+        std::os::unix::fs::symlink(&missing, &dangling).expect("symlink");
+        assert_eq!(write(Some(&dangling), None, &success(&r)).len(), 1);
+        assert!(!missing.exists());
+    }
+
     #[test]
     fn unwritable_logfile_is_an_error() {
         let dir = tempfile::tempdir().expect("tempdir");
         let r = rcpts();
         let missing = dir.path().join("no/such/dir/log");
-        assert!(write(Some(&missing), false, &success(&r)).is_err());
-        assert!(write(None, false, &success(&r)).is_ok());
+        let errors = write(Some(&missing), None, &success(&r));
+        assert_eq!(errors.len(), 1);
+        assert!(
+            errors[0]
+                .to_string()
+                .contains(&missing.display().to_string())
+        );
+        assert!(write(None, None, &success(&r)).is_empty());
     }
 
     /// One write per line: concurrent writers never interleave inside a line.
@@ -444,7 +604,7 @@ mod tests {
             for _ in 0..8 {
                 s.spawn(|| {
                     for _ in 0..50 {
-                        write(Some(&path), false, &success(&many)).expect("write");
+                        assert!(write(Some(&path), None, &success(&many)).is_empty());
                     }
                 });
             }
@@ -466,7 +626,7 @@ mod tests {
         let r = rcpts();
         let mut buf = vec![0; 65536];
 
-        send_syslog(&path, &success(&r), 4242).expect("send");
+        send_syslog(&path, Facility::MAIL, &success(&r), 4242).expect("send");
         let n = server.recv(&mut buf).expect("recv");
         assert_eq!(
             std::str::from_utf8(&buf[..n]).expect("utf-8"),
@@ -478,32 +638,69 @@ mod tests {
             exit_status: 69,
             ..success(&r)
         };
-        send_syslog(&path, &failed, 7).expect("send");
+        send_syslog(&path, Facility::MAIL, &failed, 7).expect("send");
         let n = server.recv(&mut buf).expect("recv");
         let got = std::str::from_utf8(&buf[..n]).expect("utf-8");
         assert!(got.starts_with("<19>mailsend[7]: host="), "{got}");
         assert!(got.ends_with(" exitcode=EX_UNAVAILABLE"), "{got}");
     }
 
+    /// Issue 10, point 21: `syslog = true` with no daemon listening was silent; it is now a warning
+    /// that names the socket, whether the socket is missing, stale, or a plain file.
     #[test]
-    fn syslog_absent_or_stale_is_ignored() {
+    fn syslog_without_a_daemon_warns() {
         let dir = tempfile::tempdir().expect("tempdir");
         let r = rcpts();
+        let send = |path: &Path| send_syslog(path, Facility::MAIL, &success(&r), 1);
         let missing = dir.path().join("none");
-        assert!(send_syslog(&missing, &success(&r), 1).is_ok());
-        // A socket file left behind by a daemon that is gone.
         let stale = dir.path().join("stale");
         drop(UnixDatagram::bind(&stale).expect("bind"));
         assert!(stale.exists());
-        assert!(send_syslog(&stale, &success(&r), 1).is_ok());
-        // A plain file where the socket should be: nobody listens either (ECONNREFUSED).
         let file = dir.path().join("file");
         std::fs::write(&file, b"").expect("write");
-        assert!(send_syslog(&file, &success(&r), 1).is_ok());
-        // Anything else is reported, for the caller to warn about: here a path longer than
-        // sockaddr_un allows.
+        for path in [&missing, &stale, &file] {
+            let error = LogError::syslog(send(path).expect_err("nobody listens"));
+            assert!(matches!(error, LogError::NoSyslog), "{path:?}: {error:?}");
+            assert!(error.to_string().contains("/dev/log"), "{error}");
+        }
+        // Anything else is reported as it is: here a path longer than sockaddr_un allows.
         let long = dir.path().join("l".repeat(200));
-        assert!(send_syslog(&long, &success(&r), 1).is_err());
+        let error = LogError::syslog(send(&long).expect_err("too long"));
+        assert!(matches!(error, LogError::Syslog(_)), "{error:?}");
+    }
+
+    /// Issue 10, point 21: msmtp's `syslog LOG_MAIL` form names the facility.
+    #[test]
+    fn syslog_takes_msmtp_facility_names() {
+        assert_eq!(Facility::from_name("LOG_MAIL"), Some(Facility::MAIL));
+        assert_eq!(Facility::from_name("mail"), Some(Facility::MAIL));
+        assert_eq!(Facility::from_name("log_local3"), Some(Facility(19)));
+        assert_eq!(Facility::from_name("LOG_USER"), Some(Facility(1)));
+        assert_eq!(Facility::from_name("LOG_KERN"), None);
+        assert_eq!(Facility::from_name("LOG_LOCAL8"), None);
+        assert_eq!(Facility(19).to_string(), "LOG_LOCAL3");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("log");
+        let server = UnixDatagram::bind(&path).expect("bind");
+        let r = rcpts();
+        send_syslog(&path, Facility(16), &success(&r), 9).expect("send");
+        let mut buf = vec![0; 65536];
+        let n = server.recv(&mut buf).expect("recv");
+        // local0 (16) * 8 + info (6).
+        assert!(buf[..n].starts_with(b"<134>mailsend[9]: "));
+    }
+
+    /// Issue 10, point 21: `logfile = "~/mailsend.log"` means the home directory.
+    #[test]
+    fn logfile_tilde_is_the_home_directory() {
+        let home = Path::new("/home/ann");
+        let expand = |p: &str| expand_home(Path::new(p), Some(home));
+        assert_eq!(expand("~/mailsend.log"), Some(home.join("mailsend.log")));
+        assert_eq!(expand("~"), Some(home.to_owned()));
+        assert_eq!(expand("/var/log/m.log"), Some("/var/log/m.log".into()));
+        assert_eq!(expand("~bob/m.log"), Some("~bob/m.log".into()));
+        assert_eq!(expand("log/~/m.log"), Some("log/~/m.log".into()));
+        assert_eq!(expand_home(Path::new("~/m.log"), None), None);
     }
 
     #[test]
@@ -513,7 +710,7 @@ mod tests {
         let path = dir.path().join("log");
         let listener = std::os::unix::net::UnixListener::bind(&path).expect("bind");
         let r = rcpts();
-        send_syslog(&path, &success(&r), 5).expect("send");
+        send_syslog(&path, Facility::MAIL, &success(&r), 5).expect("send");
         let (mut conn, _) = listener.accept().expect("accept");
         let mut got = Vec::new();
         conn.read_to_end(&mut got).expect("read");

@@ -42,13 +42,7 @@ fn main() -> ExitCode {
             let mut err = std::io::stderr().lock();
             // The root cause first, then the context that says who did not get the message; a cause
             // whose text its wrapper already quotes is not repeated.
-            let mut chain: Vec<String> = Vec::new();
-            for cause in e.chain() {
-                let text = cause.to_string();
-                if !chain.last().is_some_and(|outer| outer.contains(&text)) {
-                    chain.push(text);
-                }
-            }
+            let mut chain = exit::causes(&e);
             chain.reverse();
             for line in chain {
                 let _ = writeln!(err, "mailsend: {line}");

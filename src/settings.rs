@@ -25,6 +25,9 @@ use crate::tls::TlsOptions;
 /// `Duration` can hold, so no value a user gives can overflow them.
 pub const MAX_TIMEOUT_SECS: f64 = 86_400.0;
 
+/// The system-wide configuration file (spec §8).
+pub const SYSTEM_CONFIG: &str = "/etc/mailsend.toml";
+
 /// Facts about the process's environment, read once in main.
 #[derive(Debug, Clone, Default)]
 pub struct Env {
@@ -112,7 +115,8 @@ pub struct Settings {
     pub input: Option<PathBuf>,
     pub dot_ends_input: bool,
     pub logfile: Option<PathBuf>,
-    pub syslog: bool,
+    /// The facility to log to syslog with; `None` is no syslog.
+    pub syslog: Option<crate::log::Facility>,
     pub netrc: Option<PathBuf>,
     /// Where each setting came from, for --pretend: (key, value shown, source).
     pub origins: Vec<(String, String, String)>,
@@ -212,11 +216,12 @@ impl Layers<'_> {
 }
 
 pub fn resolve(cli: &Cli, env: &Env) -> anyhow::Result<Settings> {
+    let system_file = std::path::Path::new(SYSTEM_CONFIG);
     let path = config::locate(
         cli.config.as_deref(),
         env.xdg_config_home.as_deref(),
         env.home.as_deref(),
-        std::path::Path::new("/etc/mailsend.toml"),
+        system_file,
     )?;
     let config = match &path {
         Some(p) => Some(config::load(p)?),
@@ -257,26 +262,43 @@ pub fn resolve(cli: &Cli, env: &Env) -> anyhow::Result<Settings> {
         sources: &resolved.sources,
         origins: Vec::new(),
     };
-    if let Some(p) = &path {
-        l.origins
-            .push(("config file".into(), p.display().to_string(), "".into()));
-        match &resolved.name {
-            Some(name) => l.origins.push((
-                "account".into(),
-                name.clone(),
-                match cli.account {
-                    Some(_) => "command line".into(),
-                    None => "default_account".into(),
-                },
-            )),
-            None if other_server => l.origins.push((
-                "account".into(),
+    match &path {
+        Some(p) => {
+            l.origins
+                .push(("config file".into(), p.display().to_string(), "".into()));
+            match &resolved.name {
+                Some(name) => l.origins.push((
+                    "account".into(),
+                    name.clone(),
+                    match cli.account {
+                        Some(_) => "command line".into(),
+                        None => "default_account".into(),
+                    },
+                )),
+                None if other_server => l.origins.push((
+                    "account".into(),
+                    "none".into(),
+                    "server on the command line without -a: no credentials, pins or client \
+                     certificate from the file"
+                        .into(),
+                )),
+                None => {}
+            }
+        }
+        // Issue 10, point 19: --pretend says where it looked when it found nothing.
+        None => {
+            let user = config::user_file(env.xdg_config_home.as_deref(), env.home.as_deref());
+            let looked: Vec<String> = user
+                .iter()
+                .map(|p| p.as_path())
+                .chain([system_file])
+                .map(|p| p.display().to_string())
+                .collect();
+            l.origins.push((
+                "config file".into(),
                 "none".into(),
-                "server on the command line without -a: no credentials, pins or client \
-                 certificate from the file"
-                    .into(),
-            )),
-            None => {}
+                format!("looked for {}", looked.join(" and ")),
+            ));
         }
     }
 
@@ -497,8 +519,22 @@ pub fn resolve(cli: &Cli, env: &Env) -> anyhow::Result<Settings> {
     );
     let read_recipients =
         cli.read_recipients || flag(&mut l, "read_recipients", |a| a.read_recipients, false);
-    let logfile = l.pick("logfile", None, |a| a.logfile.clone());
-    let syslog = flag(&mut l, "syslog", |a| a.syslog, false);
+    // -X FILE is msmtp's (and sendmail's traffic log's) way to name the log file (issue 10, point 21).
+    let logfile = match l.pick("logfile", cli.logfile.clone(), |a| a.logfile.clone()) {
+        Some(path) => Some(
+            crate::log::expand_home(&path, env.home.as_deref()).ok_or_else(|| {
+                Exit::config(format!(
+                    "logfile {} starts with ~ but HOME is not set",
+                    path.display()
+                ))
+            })?,
+        ),
+        None => None,
+    };
+    let syslog = match l.pick("syslog", None, |a| a.syslog) {
+        Some(crate::log::Syslog::On(facility)) => Some(facility),
+        Some(crate::log::Syslog::Off) | None => None,
+    };
 
     Ok(Settings {
         endpoint,

@@ -374,8 +374,11 @@ pub const NOT_TLS: &str = "the server did not answer with TLS";
 
 /// A TLS failure as a user's sentence (spec §7: what failed, in one line).
 pub fn describe_error(e: &Error) -> String {
-    const UNKNOWN_CA: &str = "the certificate is signed by an unknown authority \
-                              (use --tls-trust-file or --tls-fingerprint)";
+    // Issue 10, point 22: a certificate nobody vouches for may still be the one the user means to
+    // trust (a self-signed one on a small server); say how to check it and how to trust it.
+    const TRUST_HINT: &str = "`mailsend --serverinfo` shows its SHA-256 fingerprint; \
+                              --tls-fingerprint pins it; --tls-trust-file trusts the CA that signed it";
+    let unknown_ca = || format!("the certificate is signed by an unknown authority ({TRUST_HINT})");
     const NO_VERSION: &str = "the server offered no TLS version we accept (TLS 1.2 or 1.3)";
     match e {
         Error::InvalidCertificate(c) => match c {
@@ -401,7 +404,7 @@ pub fn describe_error(e: &Error) -> String {
                 }
                 s
             }
-            CertificateError::UnknownIssuer => UNKNOWN_CA.to_owned(),
+            CertificateError::UnknownIssuer => unknown_ca(),
             // rustls reports a bad handshake signature the same way as a bad chain signature.
             CertificateError::BadSignature => "a signature in the certificate chain or the handshake \
                                                is invalid (the server may not hold the certificate's \
@@ -420,7 +423,10 @@ pub fn describe_error(e: &Error) -> String {
                 // re-exported by rustls); catalogue A.5 names this case.
                 let text = o.0.to_string();
                 if text.contains("CaUsedAsEndEntity") {
-                    "the server presented a CA certificate as its own certificate".to_owned()
+                    format!(
+                        "the server presented a CA certificate as its own certificate (a \
+                         self-signed certificate made as a CA?) ({TRUST_HINT})"
+                    )
                 } else {
                     format!("the certificate was rejected ({text})")
                 }

@@ -276,7 +276,7 @@ fn ignored_sendmail_flags_glued_and_split() {
     assert_eq!(s.hop_count.as_deref(), Some("5"));
     assert_eq!(s.log_tag.as_deref(), Some("tag"));
     assert_eq!(s.long_option.as_deref(), Some("Foo=bar"));
-    assert_eq!(s.traffic_log, Some(PathBuf::from("/tmp/log")));
+    assert_eq!(split.logfile, Some(PathBuf::from("/tmp/log")));
     assert!(s.gateway && s.me_too && s.no_alias && s.initial_submission);
     assert_eq!(split.recipients, strings(&["x@y"]));
     // The sendmail meanings, not clap's: -h is a hop count, -V an ENVID.
@@ -286,13 +286,32 @@ fn ignored_sendmail_flags_glued_and_split() {
 #[test]
 fn ignored_flags_are_hidden_from_help() {
     let help = command().render_long_help().to_string();
-    for hidden in [
-        "-o <", "-b <", "-A <", "-G", "-h <", "-L <", "-O <", "-U", "-X <",
-    ] {
+    for hidden in ["-o <", "-b <", "-A <", "-G", "-h <", "-L <", "-O <", "-U"] {
         assert!(!help.contains(hidden), "{hidden} shown in help");
     }
     assert!(help.contains("-v"));
     assert!(help.contains("mailsend -t < msg.eml"));
+}
+
+/// Issue 10, point 21: msmtp's `-X FILE` is the log file (it was accepted and ignored), and msmtp's
+/// `--read-envelope-from` is accepted (mailsend already reads the sender from the headers).
+#[test]
+fn msmtp_log_file_and_read_envelope_from_are_accepted() {
+    for args in [
+        &["-X", "/tmp/m.log", "x@y"][..],
+        &["-X/tmp/m.log", "x@y"],
+        &["--logfile", "/tmp/m.log", "x@y"],
+    ] {
+        let cli = parse(args);
+        assert_eq!(cli.logfile, Some(PathBuf::from("/tmp/m.log")), "{args:?}");
+        assert_eq!(cli.recipients, strings(&["x@y"]));
+    }
+    let cli = parse(&["--read-envelope-from", "-t"]);
+    assert!(cli.read_envelope_from && cli.read_recipients);
+    assert_eq!(cli.from, None);
+    let help = command().render_long_help().to_string();
+    assert!(help.contains("-X, --logfile <FILE>"), "{help}");
+    assert!(help.contains("--read-envelope-from"), "{help}");
 }
 
 #[test]

@@ -345,7 +345,8 @@ fn bad_values_name_line_table_and_key() {
         (
             "syslog = \"yes\"",
             "syslog",
-            "invalid type: string \"yes\", expected a boolean",
+            "expected true, false or a facility (LOG_USER, LOG_MAIL, LOG_LOCAL0, LOG_LOCAL1, \
+             LOG_LOCAL2, LOG_LOCAL3, LOG_LOCAL4, LOG_LOCAL5, LOG_LOCAL6, LOG_LOCAL7), not \"yes\"",
         ),
     ];
     for (line, key, message) in cases {

@@ -11,6 +11,7 @@ use serde::Deserialize as _;
 use serde::de::{Deserializer, Error as _};
 use toml::Value;
 
+use crate::log::{Facility, Syslog};
 use crate::message::envelope::parse_address_list;
 use crate::secret::Secret;
 
@@ -72,6 +73,25 @@ pub(super) fn on_off<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D:
         Value::String(s) if s.eq_ignore_ascii_case("off") => Ok(Some(false)),
         _ => Err(D::Error::custom(format!(
             "expected true, false, \"on\" or \"off\", not {value}"
+        ))),
+    }
+}
+
+/// `syslog`: a boolean (`true` logs to the mail facility), `"on"`/`"off"`, or one of msmtp's facility
+/// names (`"LOG_MAIL"`, `"LOG_LOCAL0"`, ...; issue 10, point 21).
+pub(super) fn syslog<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Syslog>, D::Error> {
+    let value = Value::deserialize(d)?;
+    match &value {
+        Value::Boolean(true) => Ok(Some(Syslog::On(Facility::MAIL))),
+        Value::Boolean(false) => Ok(Some(Syslog::Off)),
+        Value::String(s) if s.eq_ignore_ascii_case("on") => Ok(Some(Syslog::On(Facility::MAIL))),
+        Value::String(s) if s.eq_ignore_ascii_case("off") => Ok(Some(Syslog::Off)),
+        Value::String(s) if Facility::from_name(s).is_some() => {
+            Ok(Facility::from_name(s).map(Syslog::On))
+        }
+        _ => Err(D::Error::custom(format!(
+            "expected true, false or a facility ({}), not {value}",
+            Facility::names()
         ))),
     }
 }

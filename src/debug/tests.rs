@@ -54,7 +54,7 @@ pub(crate) fn settings() -> Settings {
         input: None,
         dot_ends_input: false,
         logfile: None,
-        syslog: false,
+        syslog: None,
         netrc: None,
         origins: Vec::new(),
     }

@@ -62,8 +62,13 @@ pub struct Partial {
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// `definite`: the name does not exist (NXDOMAIN, no address), not a lookup that failed.
     #[error("cannot resolve host {host}: {source}")]
-    Resolve { host: String, source: io::Error },
+    Resolve {
+        host: String,
+        source: io::Error,
+        definite: bool,
+    },
     #[error("cannot connect to {target}: {source}")]
     Connect { target: String, source: io::Error },
     #[error("timed out {}", waiting(*stage))]
@@ -137,7 +142,38 @@ fn refused_text(refused: &[Refusal]) -> String {
     format!("the server refused every recipient: {}", list.join("; "))
 }
 
+/// What getaddrinfo(3)'s gai_strerror says for a definite "no such name": EAI_NONAME and
+/// EAI_NODATA in glibc, musl and the BSDs. std's `to_socket_addrs` keeps only this text
+/// ("failed to lookup address information: …"), so the text is what can be classified.
+const NO_SUCH_NAME: &[&str] = &[
+    "Name or service not known",                    // glibc EAI_NONAME
+    "No address associated with hostname",          // glibc EAI_NODATA
+    "Name does not resolve",                        // musl EAI_NONAME
+    "nodename nor servname provided, or not known", // BSD, macOS EAI_NONAME
+    "No address associated with nodename",          // BSD EAI_NODATA
+];
+
+/// Issue 10, point 2: only a definite "no such name" is 68; anything else that went wrong in a
+/// lookup (EAI_AGAIN from an unreachable resolver, EAI_FAIL from a SERVFAIL, a system error) may
+/// pass, so it is temporary (75), and the queue retries it.
+pub(crate) fn name_does_not_exist(e: &io::Error) -> bool {
+    if e.kind() == io::ErrorKind::NotFound {
+        return true;
+    }
+    let text = e.to_string();
+    NO_SUCH_NAME.iter().any(|m| text.contains(m))
+}
+
 impl Error {
+    /// A failed lookup of `host`, classified as definite or temporary.
+    pub(crate) fn resolve(host: &str, source: io::Error) -> Error {
+        Error::Resolve {
+            host: host.to_owned(),
+            definite: name_does_not_exist(&source),
+            source,
+        }
+    }
+
     pub(crate) fn io(stage: Stage, e: io::Error) -> Error {
         // Inside TLS a read can fail with a TLS alert (TLS 1.3 reports a refused client certificate only
         // after the handshake): that is a TLS failure (76), not a lost connection.
@@ -165,5 +201,41 @@ impl Error {
             | Error::AuthFailed { reply: r, .. } => Some(r),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// std's text around gai_strerror's, as `to_socket_addrs` reports a failed lookup.
+    fn lookup_error(gai: &str) -> io::Error {
+        io::Error::other(format!("failed to lookup address information: {gai}"))
+    }
+
+    /// Issue 10, point 2: a resolver that cannot be reached (EAI_AGAIN) was "host does not exist"
+    /// (68); only a definite no-such-name is, every other lookup failure is temporary.
+    #[test]
+    fn temporary_dns_failure_is_not_host_does_not_exist() {
+        for (gai, definite) in [
+            ("Name or service not known", true),
+            ("No address associated with hostname", true),
+            ("Name does not resolve", true),
+            ("nodename nor servname provided, or not known", true),
+            ("Temporary failure in name resolution", false),
+            ("Non-recoverable failure in name resolution", false),
+            ("Try again", false),
+            ("System error", false),
+            ("Address family for hostname not supported", false),
+        ] {
+            let error = Error::resolve("mail.example", lookup_error(gai));
+            assert!(
+                matches!(error, Error::Resolve { definite: d, .. } if d == definite),
+                "{gai}: {error:?}"
+            );
+        }
+        // A name with addresses, none of the family --source-address needs: definite.
+        let family = io::Error::new(io::ErrorKind::NotFound, "no address of the right family");
+        assert!(name_does_not_exist(&family));
     }
 }

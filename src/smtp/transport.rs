@@ -174,20 +174,17 @@ pub fn connect(
         Endpoint::Tcp { host, port } => {
             let addrs: Vec<SocketAddr> = (host.as_str(), *port)
                 .to_socket_addrs()
-                .map_err(|source| Error::Resolve {
-                    host: host.clone(),
-                    source,
-                })?
+                .map_err(|source| Error::resolve(host, source))?
                 .filter(|a| source.is_none_or(|s| s.is_ipv4() == a.is_ipv4()))
                 .collect();
             if addrs.is_empty() {
-                return Err(Error::Resolve {
-                    host: host.clone(),
-                    source: io::Error::new(
+                return Err(Error::resolve(
+                    host,
+                    io::Error::new(
                         io::ErrorKind::NotFound,
                         "no address of the right family for --source-address",
                     ),
-                });
+                ));
             }
             let mut last = None;
             for addr in addrs {

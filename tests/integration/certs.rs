@@ -200,12 +200,25 @@ fn issue(dir: &Path, file: &str, spec: Spec<'_>, ca: &Issuer<'static, KeyPair>) 
 }
 
 fn issue_self_signed(dir: &Path, file: &str) -> Leaf {
+    self_signed(dir, file, false)
+}
+
+/// What `openssl req -x509` makes by default and small servers ship: a self-signed certificate that
+/// is also marked as a CA (basicConstraints CA:TRUE), naming localhost (issue 10, point 22).
+pub fn issue_self_signed_ca(dir: &Path, file: &str) -> Leaf {
+    self_signed(dir, file, true)
+}
+
+fn self_signed(dir: &Path, file: &str, is_ca: bool) -> Leaf {
     let key = KeyPair::generate().expect("key generation");
     let names: Vec<String> = SERVER_NAMES.iter().map(|n| n.to_string()).collect();
     let mut params = CertificateParams::new(names).expect("valid names");
     params
         .distinguished_name
         .push(DnType::CommonName, "localhost");
+    if is_ca {
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    }
     let cert = params.self_signed(&key).expect("self-signing");
     write_leaf(dir, file, cert.der().clone(), &cert.pem(), &key)
 }

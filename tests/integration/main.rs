@@ -12,6 +12,7 @@ mod harness_selftest;
 
 mod auth;
 mod callers;
+mod completion;
 mod config;
 mod envelope;
 mod esmtp;
@@ -19,6 +20,7 @@ mod faults;
 mod hostile;
 mod input;
 mod lmtp;
+mod logging;
 mod matrix;
 mod send;
 mod tls;

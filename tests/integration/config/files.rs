@@ -161,3 +161,50 @@ fn pretend_shows_sources_masks_the_password_and_connects_nowhere() {
     let t = server.finish();
     assert!(!t.connected, "--pretend connects to nothing");
 }
+
+/// Issue 10, point 19: --pretend said `password = <redacted> # from password_command` as if it had
+/// run the command, and did not show what `tls = auto` became, the authentication, the timeout in
+/// effect, or where it looked for a configuration file when there was none.
+#[test]
+fn pretend_shows_effective_tls_auth_timeout_and_where_it_looked() {
+    let home = home();
+    let pretend = |args: &[&str]| {
+        let out = mailsend(&home)
+            .arg("--pretend")
+            .args(args)
+            .arg("bob@example.org")
+            .write_stdin(b"Subject: x\n\nhello\n".to_vec())
+            .output()
+            .expect("run");
+        crate::fixture::assert_exit(&out, 0);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let stdout = pretend(&["--host", "smtp.example.org:587"]);
+    let user_file = xdg_file(&home);
+    for needle in [
+        "config file = none",
+        &user_file.display().to_string(),
+        "/etc/mailsend.toml",
+        "tls = starttls",
+        "auth = off",
+        "timeout = 60",
+    ] {
+        assert!(stdout.contains(needle), "should show {needle:?}:\n{stdout}");
+    }
+
+    let marker = home.path().join("password-command-ran");
+    let stdout = pretend(&[
+        "--host",
+        "127.0.0.1:2525",
+        "--user",
+        "me",
+        "--password-command",
+        &format!("touch {}", marker.display()),
+        "--timeout",
+        "7",
+    ]);
+    for needle in ["tls = off", "auth = on", "timeout = 7", "(not run)"] {
+        assert!(stdout.contains(needle), "should show {needle:?}:\n{stdout}");
+    }
+    assert!(!marker.exists(), "the password command is not run");
+}

@@ -121,6 +121,28 @@ fn a5_ca_certificate_as_the_leaf_is_refused() {
     presenting(|p| &p.ca_as_leaf, "CA certificate");
 }
 
+/// Issue 10, point 22: a refused certificate a user may well mean to trust (an unknown issuer, a
+/// self-signed one, one marked as a CA as `openssl req -x509` makes them) ends with the way forward:
+/// see its fingerprint with --serverinfo, pin it, or trust its CA.
+#[test]
+fn self_signed_certificate_refusal_says_how_to_trust_it() {
+    for mode in MODES {
+        let pki = Pki::new();
+        let self_signed_ca = crate::certs::issue_self_signed_ca(pki.dir(), "self-signed-ca");
+        for (leaf, reason) in [
+            (&self_signed_ca, "CA certificate"),
+            (&pki.self_signed, "unknown authority"),
+            (&pki.ca_as_leaf, "CA certificate"),
+        ] {
+            let r = run_args(mode.script(leaf.server_config()), &trusting(&pki, mode));
+            assert_refused(&r, mode, reason);
+            for hint in ["--serverinfo", "--tls-fingerprint", "--tls-trust-file"] {
+                assert_stderr_mentions(&r, hint);
+            }
+        }
+    }
+}
+
 #[test]
 fn a5_certcheck_off_accepts_and_the_trace_says_not_verified() {
     for mode in MODES {
