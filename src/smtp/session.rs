@@ -70,6 +70,9 @@ impl Stream for Detached {
     fn bound_reads(&self, _: Duration) -> io::Result<()> {
         Ok(())
     }
+    fn bound_writes(&self, _: Duration) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 const READ_CHUNK: usize = 16 * 1024;
@@ -388,7 +391,11 @@ impl Session {
             self.wbuf.clear();
             return Err(Error::Closed { stage });
         }
-        let result = self.stream.send(&self.wbuf);
+        // One bound for the whole write, however many partial writes it takes (issue 10, point 10).
+        let result = self
+            .stream
+            .bound_writes(self.opts.timeout)
+            .and_then(|()| self.stream.send(&self.wbuf));
         self.wbuf.clear();
         result.map_err(|e| {
             self.broken = true;

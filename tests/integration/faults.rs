@@ -431,6 +431,39 @@ fn stall_while_the_body_is_sent_is_temporary() {
     stalled(Stage::DataBody(0)).expect_code(75);
 }
 
+#[test]
+fn timeout_bounds_the_whole_stalled_data_transfer() {
+    // Issue 10, point 10: the server stops reading after the 354; a message far larger than the socket
+    // buffers then stalls a write. `--timeout 2` bounds the whole wait, not each partial write (it ran
+    // about 7 s). The bound is checked loosely (< 5 s, not 3 x 2 s) so a busy machine cannot fail it.
+    let line = b"0123456789012345678901234567890123456789012345678901234567890123456789\n";
+    let mut msg = b"From: alice@example.org\nSubject: big\n\n".to_vec();
+    while msg.len() < 48 * 1024 * 1024 {
+        msg.extend_from_slice(line);
+    }
+    let started = Instant::now();
+    let r = run(
+        base()
+            .ehlo_lines(&["8BITMIME"])
+            .on(Stage::DataBody(0), STALL),
+        &[
+            "--timeout",
+            "2",
+            "-f",
+            "alice@example.org",
+            "bob@example.org",
+        ],
+        &msg,
+    );
+    let took = started.elapsed();
+    r.expect_code(75);
+    assert!(
+        took < Duration::from_secs(5),
+        "--timeout 2 took {took:?}; stderr: {}",
+        r.stderr
+    );
+}
+
 // ---- after the final dot (RFC 5321 §6.1: 0 only after the final 250) ----
 
 #[test]
