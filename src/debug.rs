@@ -81,6 +81,15 @@ pub(crate) fn typed(line: &str, after_challenge: bool) -> Command {
     }
 }
 
+/// The stage a typed line is read at: a typed QUIT is answered 221, which anywhere else means the server
+/// is closing (issue 10, point 9).
+pub(crate) fn stage_of(verb: &str) -> Stage {
+    match verb {
+        "QUIT" => Stage::Quit,
+        _ => Stage::Command,
+    }
+}
+
 /// The first word of a typed line, upper case.
 pub(crate) fn verb_of(line: &str) -> String {
     line.split_ascii_whitespace()
@@ -152,7 +161,11 @@ pub fn commands(settings: &Settings, cli: &Cli) -> anyhow::Result<u8> {
     let mut tally = Tally::default();
     let mut after_challenge = false;
     for item in &planned {
-        let reply = match session.command(item.command(after_challenge), Stage::Command) {
+        let stage = match item {
+            Planned::Typed(line) => stage_of(&verb_of(line)),
+            _ => Stage::Command,
+        };
+        let reply = match session.command(item.command(after_challenge), stage) {
             Ok(reply) => reply,
             Err(e) => {
                 session.quit();

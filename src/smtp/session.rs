@@ -4,7 +4,7 @@
 //! parser, trace, 421 marks the connection closed); `write_command` is the only place a command reaches
 //! the wire (CR/LF/NUL refused first, RFC 5321 §2.3.8; smtplib's putcmd check); `starttls` always refuses
 //! bytes buffered before the handshake and always says EHLO again (RFC 3207 §4.2, catalogue A1/A2);
-//! `send` gives exit status 0 only after the final 250 (RFC 5321 §6.1), one outcome per recipient for
+//! `send` gives exit status 0 only after the final 2xx (RFC 5321 §6.1, §4.2.1), one outcome per recipient for
 //! LMTP (RFC 2033 §4.2). After any error that leaves the dialogue out of step, the connection is dropped,
 //! never reused (catalogue D31).
 
@@ -195,11 +195,12 @@ impl Session {
             Command::Ehlo(name.clone())
         };
         let reply = self.command(cmd, Stage::Hello)?;
-        if reply.is_positive() {
+        if reply.code == 250 {
             self.caps = Capabilities::parse(&reply);
             self.esmtp = true;
             return Ok(());
         }
+        self.reject_odd_positive(&reply, Stage::Hello)?;
         self.caps = Capabilities::none();
         self.esmtp = false;
         if reply.code == 421 || self.opts.lmtp {
@@ -209,7 +210,8 @@ impl Session {
             });
         }
         let reply = self.command(Command::Helo(name), Stage::Hello)?;
-        if !reply.is_positive() {
+        if reply.code != 250 {
+            self.reject_odd_positive(&reply, Stage::Hello)?;
             return Err(Error::Rejected {
                 stage: Stage::Hello,
                 reply,
@@ -229,6 +231,7 @@ impl Session {
         }
         let reply = self.exchange(Command::StartTls, Stage::StartTls)?;
         if reply.code != 220 {
+            self.reject_odd_positive(&reply, Stage::StartTls)?;
             return Err(Error::Rejected {
                 stage: Stage::StartTls,
                 reply,
@@ -347,11 +350,33 @@ impl Session {
                 stage: Stage::Auth,
                 reply,
             }),
+            // Catalogue item 30: after a reply that does not fit, no further mechanism (no more
+            // credentials) is tried.
+            _ if reply.is_positive() => {
+                self.broken = true;
+                Err(Error::Unexpected {
+                    stage: Stage::Auth,
+                    reply,
+                })
+            }
             _ => Err(Error::AuthFailed {
                 mechanism: mech.name().to_string(),
                 reply,
             }),
         }
+    }
+
+    /// A positive reply other than the one `stage` has (EHLO's 250, STARTTLS's 220) is out of step, a
+    /// server repeating its greeting for one: abort, never go on as if it succeeded (catalogue item 30).
+    fn reject_odd_positive(&mut self, reply: &Reply, stage: Stage) -> Result<(), Error> {
+        if !reply.is_positive() {
+            return Ok(());
+        }
+        self.broken = true;
+        Err(Error::Unexpected {
+            stage,
+            reply: reply.clone(),
+        })
     }
 
     /// Send one command and read its reply; the server must then be silent.
@@ -441,6 +466,14 @@ impl Session {
                     if reply.code == 421 {
                         // RFC 5321 §3.8: the server is closing; no RSET or QUIT (smtplib rule).
                         self.broken = true;
+                    }
+                    if reply.code == 221 && stage != Stage::Quit {
+                        // 221 closes the channel (RFC 5321 §4.2.2): to anything but QUIT it is no
+                        // success, and nothing may follow it (issue 10, point 9; catalogue item 30).
+                        // After pipelined data it is QUIT's reply, so what it stands in for is unknown
+                        // (point 7).
+                        self.broken = true;
+                        return Err(Error::Unexpected { stage, reply });
                     }
                     return Ok(reply);
                 }

@@ -191,6 +191,48 @@ fn ehlo_421_closes_without_helo_or_quit() {
 }
 
 #[test]
+fn a_221_to_anything_but_quit_aborts() {
+    // Issue 10, point 9 (catalogue item 30): 221 is "closing the channel" (RFC 5321 §4.2.2), never a
+    // success. An EHLO answered 221 went on to MAIL, RCPT and DATA; now nothing follows it, no QUIT.
+    for (stage, verb) in [
+        (Stage::Ehlo, "EHLO"),
+        (Stage::Mail, "MAIL"),
+        (Stage::Rcpt(1), "RCPT"),
+        (Stage::Data, "DATA"),
+    ] {
+        let r = at(stage, reply("221 2.0.0 closing connection"));
+        r.expect_code(76);
+        assert_nothing_after(&r.transcript, verb);
+        assert_no_message(&r.transcript);
+        assert_stderr_mentions(&r, "221 2.0.0 closing connection");
+    }
+}
+
+#[test]
+fn a_positive_reply_that_does_not_fit_the_command_aborts() {
+    // Issue 10, point 9 (catalogue item 30): a 220 to EHLO or to HELO (a server repeating its
+    // greeting) or a 250 to DATA is out of step; nothing may be taken as a success from it.
+    let helo = base().on(Stage::Ehlo, reply("500 5.5.1 no EHLO"));
+    for (script, verb) in [
+        (
+            base().on(Stage::Ehlo, reply("220 test.example ESMTP")),
+            "EHLO",
+        ),
+        (
+            helo.on(Stage::Helo, reply("220 test.example ESMTP")),
+            "HELO",
+        ),
+        (base().on(Stage::Data, reply("250 2.0.0 ok")), "DATA"),
+    ] {
+        let r = run(script, &TWO_RCPTS, MSG);
+        r.expect_code(76);
+        assert_nothing_after(&r.transcript, verb);
+        assert_no_message(&r.transcript);
+        assert_stderr_mentions(&r, "does not belong there");
+    }
+}
+
+#[test]
 fn ehlo_and_helo_refused() {
     let r = run(
         base()
