@@ -309,10 +309,39 @@ pub fn quit_after(
                 tx.ok_or_else(|| Exit::usage("--quit-after mail and rcpt need the envelope"))?;
             let mut session = app::establish(settings, trace, false)?;
             let result = session.envelope_only(tx, stage == S::Rcpt);
+            let mut refused = Vec::new();
+            let result = result.map(|partial| refused = partial);
             step(session, result)?.quit();
+            return Ok(report_partial_refusal(tx, &refused));
         }
     }
     Ok(exit::OK)
+}
+
+/// `--quit-after rcpt` with some recipients accepted and some refused: name both, as a send would, and
+/// give the status a send would (67, or 75 when a refusal was temporary) so a script can tell; the run
+/// itself stopped by request, so nothing was sent to anyone (issue 10, point 11).
+fn report_partial_refusal(tx: &Transaction, refused: &[crate::smtp::error::Refusal]) -> u8 {
+    if refused.is_empty() {
+        return exit::OK;
+    }
+    let mut err = io::stderr().lock();
+    for (rcpt, reply) in refused {
+        let _ = writeln!(err, "mailsend: the server refused <{rcpt}>: {reply}");
+    }
+    let accepted: Vec<String> = tx
+        .recipients
+        .iter()
+        .filter(|r| !refused.iter().any(|(refused, _)| refused == *r))
+        .map(|r| format!("<{r}>"))
+        .collect();
+    let _ = writeln!(
+        err,
+        "mailsend: the server accepted {}; stopped after RCPT as asked (--quit-after rcpt), so no message \
+         was sent",
+        accepted.join(", ")
+    );
+    exit::for_refusals(refused.iter().map(|(_, r)| r))
 }
 
 #[cfg(test)]

@@ -367,8 +367,13 @@ impl Session {
     }
 
     /// `--quit-after mail|rcpt`: MAIL, and with `through_rcpt` every RCPT, one at a time, then stop
-    /// (the caller QUITs). Refusals end it with the same errors as a real send.
-    pub fn envelope_only(&mut self, tx: &Transaction, through_rcpt: bool) -> Result<(), Error> {
+    /// (the caller QUITs). A refused MAIL or every RCPT refused ends it with the same errors as a real
+    /// send; when some recipients were accepted, the refused ones are returned (issue 10, point 11).
+    pub fn envelope_only(
+        &mut self,
+        tx: &Transaction,
+        through_rcpt: bool,
+    ) -> Result<Vec<Refusal>, Error> {
         let mail = self.mail_command(tx)?;
         let reply = self.command(mail, Stage::Mail)?;
         if !reply.is_positive() {
@@ -378,7 +383,7 @@ impl Session {
             });
         }
         if !through_rcpt {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let mut refused = Vec::new();
         for rcpt in &tx.recipients {
@@ -397,10 +402,10 @@ impl Session {
                 refused.push((rcpt.clone(), reply));
             }
         }
-        if !refused.is_empty() {
+        if refused.len() == tx.recipients.len() {
             return Err(Error::RecipientsRefused { refused });
         }
-        Ok(())
+        Ok(refused)
     }
 
     /// `--interactive` DATA: after the caller's `DATA` got 354, send `data` dot-stuffed and return the
