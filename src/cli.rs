@@ -137,7 +137,7 @@ pub struct Cli {
     #[arg(long, value_name = "PROTOCOL", help_heading = "Connection")]
     pub protocol: Option<Protocol>,
 
-    /// Name sent with EHLO/HELO/LHLO [default: this host's FQDN, else its [IP] literal]
+    /// Name sent with EHLO/HELO/LHLO [default: this host's FQDN, else the [IP] literal of the connection's local address]
     #[arg(long, value_name = "NAME", help_heading = "Connection")]
     pub domain: Option<String>,
 

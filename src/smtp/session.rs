@@ -9,6 +9,7 @@
 //! never reused (catalogue D31).
 
 use std::io::{self, Read, Write};
+use std::net::IpAddr;
 use std::time::Duration;
 
 use super::auth::{AUTO_ORDER, Credentials, Exchange, MAX_CHALLENGES, Mechanism};
@@ -27,7 +28,8 @@ pub use mail::{BodyType, Delivery, Transaction};
 /// How the session talks: the greeting name, LMTP or SMTP, and the time bounds.
 #[derive(Debug, Clone)]
 pub struct SessionOptions {
-    pub domain: String,
+    /// The EHLO argument; `None`: the address literal of this connection's local end.
+    pub domain: Option<String>,
     pub lmtp: bool,
     /// Bound on every wait (connect, each reply, each write).
     pub timeout: Duration,
@@ -76,6 +78,18 @@ impl Stream for Detached {
 }
 
 const READ_CHUNK: usize = 16 * 1024;
+
+/// The EHLO address literal of this end of the connection, as RFC 5321 §4.1.4 asks ("the IP address of
+/// the SMTP client"), not of the host name as smtplib has it (issue 10, point 23): with
+/// `--source-address` or several interfaces they differ. A Unix socket has no address: the connection is
+/// local to this host, so its loopback literal.
+fn address_literal(ip: Option<IpAddr>) -> String {
+    match ip.map(|ip| ip.to_canonical()) {
+        Some(IpAddr::V4(v4)) => format!("[{v4}]"),
+        Some(IpAddr::V6(v6)) => format!("[IPv6:{v6}]"),
+        None => "[127.0.0.1]".to_string(),
+    }
+}
 
 pub struct Session {
     stream: Box<dyn Stream>,
@@ -188,7 +202,10 @@ impl Session {
 
     /// EHLO (LHLO for LMTP); on a refused EHLO, HELO without any ESMTP extension (RFC 5321 §3.2).
     pub fn hello(&mut self) -> Result<(), Error> {
-        let name = self.opts.domain.clone();
+        let name = match &self.opts.domain {
+            Some(name) => name.clone(),
+            None => address_literal(self.stream.local_ip()),
+        };
         let cmd = if self.opts.lmtp {
             Command::Lhlo(name.clone())
         } else {
@@ -523,5 +540,21 @@ impl Session {
 
     pub fn is_broken(&self) -> bool {
         self.broken
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ehlo_literal_is_the_connections_local_address() {
+        // Issue 10, point 23: RFC 5321 §4.1.4 and §4.1.3 forms; a v4-mapped v6 address is the v4 one.
+        let ip = |s: &str| Some(s.parse::<IpAddr>().unwrap());
+        assert_eq!(address_literal(ip("127.0.0.2")), "[127.0.0.2]");
+        assert_eq!(address_literal(ip("::1")), "[IPv6:::1]");
+        assert_eq!(address_literal(ip("2001:db8::5")), "[IPv6:2001:db8::5]");
+        assert_eq!(address_literal(ip("::ffff:192.0.2.7")), "[192.0.2.7]");
+        assert_eq!(address_literal(None), "[127.0.0.1]");
     }
 }

@@ -7,7 +7,7 @@
 
 use std::cell::Cell;
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -26,6 +26,10 @@ pub trait Stream: Read + Write + Send {
     /// From now on, all writes together may take at most `timeout` (until the next call): one send of
     /// one protocol step is one wait, however many partial writes it takes (issue 10, point 10).
     fn bound_writes(&self, timeout: Duration) -> io::Result<()>;
+    /// This end's IP address, for the EHLO address literal (RFC 5321 §4.1.4); `None` for a Unix socket.
+    fn local_ip(&self) -> Option<IpAddr> {
+        None
+    }
     /// Send `buf` whole: one protocol step, one write where the stream allows it (issue 6).
     fn send(&mut self, buf: &[u8]) -> io::Result<()> {
         self.write_all(buf)?;
@@ -82,10 +86,13 @@ impl Deadline {
     }
 }
 
-/// The two socket kinds' own timeout setters.
+/// The two socket kinds' own timeout setters, and their local address.
 pub trait Timeouts {
     fn read_timeout(&self, timeout: Duration) -> io::Result<()>;
     fn write_timeout(&self, timeout: Duration) -> io::Result<()>;
+    fn local_ip(&self) -> Option<IpAddr> {
+        None
+    }
 }
 
 impl Timeouts for TcpStream {
@@ -94,6 +101,9 @@ impl Timeouts for TcpStream {
     }
     fn write_timeout(&self, timeout: Duration) -> io::Result<()> {
         self.set_write_timeout(Some(timeout))
+    }
+    fn local_ip(&self) -> Option<IpAddr> {
+        self.local_addr().ok().map(|a| a.ip())
     }
 }
 
@@ -157,6 +167,9 @@ impl<S: Read + Write + Timeouts + Send> Stream for Timed<S> {
         self.writes.set(timeout);
         Ok(())
     }
+    fn local_ip(&self) -> Option<IpAddr> {
+        self.inner.local_ip()
+    }
 }
 
 /// TLS over any stream (the plain one it replaced after STARTTLS, or a fresh one for implicit TLS).
@@ -171,6 +184,9 @@ impl Stream for TlsStream {
     }
     fn bound_writes(&self, timeout: Duration) -> io::Result<()> {
         self.sock.bound_writes(timeout)
+    }
+    fn local_ip(&self) -> Option<IpAddr> {
+        self.sock.local_ip()
     }
     /// Queue the plaintext, then write every pending TLS record at once. StreamOwned's own write would
     /// first flush what the handshake left queued (the client Finished) in a write of its own, then the
