@@ -12,7 +12,7 @@ complete -c mailsend -l port -d 'Server port [default: 25; 465 for implicit TLS;
 complete -c mailsend -l socket -d 'Connect to this Unix domain socket (usual for LMTP)' -r -F
 complete -c mailsend -l protocol -d 'Protocol: lmtp sends LHLO and reads one reply per recipient (RFC 2033) [default: smtp]' -r -f -a "smtp\t''
 lmtp\t'RFC 2033'"
-complete -c mailsend -l domain -d 'Name sent with EHLO/HELO/LHLO: one word, no spaces or control characters (else exit 64, before connecting) [default: this host\'s FQDN, else its [IP] literal]' -r
+complete -c mailsend -l domain -d 'Name sent with EHLO/HELO/LHLO: one word, no spaces or control characters (else exit 64, before connecting) [default: this host\'s FQDN, else the [IP] literal of the connection\'s local address]' -r
 complete -c mailsend -l source-address -d 'Bind the local end to IP[:PORT] before connecting' -r
 complete -c mailsend -l timeout -d 'Bound in seconds on connecting and on every wait for the server [default: 60]' -r
 complete -c mailsend -l tls -d 'TLS mode [default: auto]' -r -f -a "auto\t'Implicit TLS on port 465, none to loopback or a Unix socket (unless a pin, trust file or client certificate is given for it), else STARTTLS required'

@@ -138,7 +138,7 @@ pub struct Cli {
     pub protocol: Option<Protocol>,
 
     /// Name sent with EHLO/HELO/LHLO: one word, no spaces or control characters (else exit 64, before
-    /// connecting) [default: this host's FQDN, else its [IP] literal]
+    /// connecting) [default: this host's FQDN, else the [IP] literal of the connection's local address]
     #[arg(long, value_name = "NAME", help_heading = "Connection")]
     pub domain: Option<String>,
 

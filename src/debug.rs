@@ -81,6 +81,15 @@ pub(crate) fn typed(line: &str, after_challenge: bool) -> Command {
     }
 }
 
+/// The stage a typed line is read at: a typed QUIT is answered 221, which anywhere else means the server
+/// is closing (issue 10, point 9).
+pub(crate) fn stage_of(verb: &str) -> Stage {
+    match verb {
+        "QUIT" => Stage::Quit,
+        _ => Stage::Command,
+    }
+}
+
 /// The first word of a typed line, upper case.
 pub(crate) fn verb_of(line: &str) -> String {
     line.split_ascii_whitespace()
@@ -152,7 +161,11 @@ pub fn commands(settings: &Settings, cli: &Cli) -> anyhow::Result<u8> {
     let mut tally = Tally::default();
     let mut after_challenge = false;
     for item in &planned {
-        let reply = match session.command(item.command(after_challenge), Stage::Command) {
+        let stage = match item {
+            Planned::Typed(line) => stage_of(&verb_of(line)),
+            _ => Stage::Command,
+        };
+        let reply = match session.command(item.command(after_challenge), stage) {
             Ok(reply) => reply,
             Err(e) => {
                 session.quit();
@@ -296,10 +309,39 @@ pub fn quit_after(
                 tx.ok_or_else(|| Exit::usage("--quit-after mail and rcpt need the envelope"))?;
             let mut session = app::establish(settings, trace, false)?;
             let result = session.envelope_only(tx, stage == S::Rcpt);
+            let mut refused = Vec::new();
+            let result = result.map(|partial| refused = partial);
             step(session, result)?.quit();
+            return Ok(report_partial_refusal(tx, &refused));
         }
     }
     Ok(exit::OK)
+}
+
+/// `--quit-after rcpt` with some recipients accepted and some refused: name both, as a send would, and
+/// give the status a send would (67, or 75 when a refusal was temporary) so a script can tell; the run
+/// itself stopped by request, so nothing was sent to anyone (issue 10, point 11).
+fn report_partial_refusal(tx: &Transaction, refused: &[crate::smtp::error::Refusal]) -> u8 {
+    if refused.is_empty() {
+        return exit::OK;
+    }
+    let mut err = io::stderr().lock();
+    for (rcpt, reply) in refused {
+        let _ = writeln!(err, "mailsend: the server refused <{rcpt}>: {reply}");
+    }
+    let accepted: Vec<String> = tx
+        .recipients
+        .iter()
+        .filter(|r| !refused.iter().any(|(refused, _)| refused == *r))
+        .map(|r| format!("<{r}>"))
+        .collect();
+    let _ = writeln!(
+        err,
+        "mailsend: the server accepted {}; stopped after RCPT as asked (--quit-after rcpt), so no message \
+         was sent",
+        accepted.join(", ")
+    );
+    exit::for_refusals(refused.iter().map(|(_, r)| r))
 }
 
 #[cfg(test)]

@@ -78,6 +78,7 @@ pub fn for_engine(error: &Error) -> u8 {
         | Error::UnknownOutcome { .. } => TEMPFAIL,
         Error::Protocol { .. }
         | Error::Unsolicited { .. }
+        | Error::Unexpected { .. }
         | Error::StartTlsInjection
         | Error::Tls { .. }
         | Error::AuthLoop(_) => PROTOCOL,

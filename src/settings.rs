@@ -83,7 +83,8 @@ pub struct AuthSettings {
 pub struct Settings {
     pub endpoint: Endpoint,
     pub lmtp: bool,
-    pub domain: String,
+    /// `None`: the address literal of the connection's local end (issue 10, point 23).
+    pub domain: Option<String>,
     pub source_address: Option<SocketAddr>,
     pub timeout: Duration,
     pub final_timeout: Duration,
@@ -163,21 +164,11 @@ fn is_loopback(host: &str) -> bool {
         || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
-/// The EHLO name: the host's FQDN if it has a dot, else the `[IP]` literal (smtplib's rule).
-pub fn default_ehlo_name(hostname: &str) -> String {
-    if hostname.contains('.') {
-        return hostname.to_string();
-    }
-    use std::net::ToSocketAddrs;
-    match (hostname, 0)
-        .to_socket_addrs()
-        .ok()
-        .and_then(|mut a| a.next())
-    {
-        Some(SocketAddr::V4(a)) => format!("[{}]", a.ip()),
-        Some(SocketAddr::V6(a)) => format!("[IPv6:{}]", a.ip()),
-        None => "[127.0.0.1]".to_string(),
-    }
+/// The EHLO name: the host's FQDN if it has a dot; else `None`, for the `[IP]` literal of the
+/// connection's local address, which is known only once connected (RFC 5321 §4.1.4; smtplib takes the
+/// host name's address instead: issue 10, point 23).
+pub fn default_ehlo_name(hostname: &str) -> Option<String> {
+    hostname.contains('.').then(|| hostname.to_string())
 }
 
 struct Layers<'a> {
@@ -452,10 +443,13 @@ pub fn resolve(cli: &Cli, env: &Env) -> anyhow::Result<Settings> {
         check_ehlo_name(d).map_err(|e| Exit::usage(format!("--domain {e}")))?;
     }
     let domain = match l.pick("domain", cli.domain.clone(), |a| a.domain.clone()) {
-        Some(d) => d,
+        Some(d) => Some(d),
         None => {
             let d = default_ehlo_name(&env.hostname);
-            l.note_default("domain", &d);
+            let shown = d
+                .as_deref()
+                .unwrap_or("[IP] of the connection's local address");
+            l.note_default("domain", shown);
             d
         }
     };

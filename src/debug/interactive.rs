@@ -143,7 +143,7 @@ impl Console {
             if !secret {
                 let _ = self.editor.add_history_entry(line.as_str());
             }
-            let reply = match self.session.command(command, Stage::Command) {
+            let reply = match self.session.command(command, super::stage_of(&verb)) {
                 Ok(reply) => reply,
                 Err(e) if self.session.is_broken() => return Err(e.into()),
                 Err(e) => {

@@ -15,7 +15,7 @@ pub(crate) fn settings() -> Settings {
             port: 25,
         },
         lmtp: false,
-        domain: "client.example".into(),
+        domain: Some("client.example".into()),
         source_address: None,
         timeout: Duration::from_secs(5),
         final_timeout: Duration::from_secs(5),

@@ -85,6 +85,10 @@ pub enum Error {
     Greeting(Reply),
     #[error("the server refused {stage}: {reply}")]
     Rejected { stage: Stage, reply: Reply },
+    /// A reply that does not belong where it came (catalogue item 30): 221 to anything but QUIT, or a
+    /// positive reply other than the one the command has.
+    #[error("{}", unexpected_text(*stage, reply))]
+    Unexpected { stage: Stage, reply: Reply },
     #[error("{}", refused_text(refused))]
     RecipientsRefused { refused: Vec<Refusal> },
     #[error(
@@ -131,6 +135,18 @@ fn waiting(stage: Stage) -> String {
 
 fn during(stage: Stage) -> String {
     format!("during {stage}")
+}
+
+fn unexpected_text(stage: Stage, reply: &Reply) -> String {
+    if reply.code == 221 {
+        // RFC 5321 §4.2.2: 221 is "closing transmission channel"; it answers QUIT and nothing else.
+        let at = match waiting(stage) {
+            text if text.starts_with("waiting") => format!("while {text}"),
+            text => text,
+        };
+        return format!("the server closed the session with {reply} {at} (221 answers only QUIT)");
+    }
+    format!("the server answered {stage} with {reply}, a reply that does not belong there; stopped")
 }
 
 fn refused_text(refused: &[Refusal]) -> String {
@@ -198,6 +214,7 @@ impl Error {
         match self {
             Error::Greeting(r)
             | Error::Rejected { reply: r, .. }
+            | Error::Unexpected { reply: r, .. }
             | Error::AuthFailed { reply: r, .. } => Some(r),
             _ => None,
         }

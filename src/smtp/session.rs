@@ -4,11 +4,12 @@
 //! parser, trace, 421 marks the connection closed); `write_command` is the only place a command reaches
 //! the wire (CR/LF/NUL refused first, RFC 5321 §2.3.8; smtplib's putcmd check); `starttls` always refuses
 //! bytes buffered before the handshake and always says EHLO again (RFC 3207 §4.2, catalogue A1/A2);
-//! `send` gives exit status 0 only after the final 250 (RFC 5321 §6.1), one outcome per recipient for
+//! `send` gives exit status 0 only after the final 2xx (RFC 5321 §6.1, §4.2.1), one outcome per recipient for
 //! LMTP (RFC 2033 §4.2). After any error that leaves the dialogue out of step, the connection is dropped,
 //! never reused (catalogue D31).
 
 use std::io::{self, Read, Write};
+use std::net::IpAddr;
 use std::time::Duration;
 
 use super::auth::{AUTO_ORDER, Credentials, Exchange, MAX_CHALLENGES, Mechanism};
@@ -27,7 +28,8 @@ pub use mail::{BodyType, Delivery, Transaction};
 /// How the session talks: the greeting name, LMTP or SMTP, and the time bounds.
 #[derive(Debug, Clone)]
 pub struct SessionOptions {
-    pub domain: String,
+    /// The EHLO argument; `None`: the address literal of this connection's local end.
+    pub domain: Option<String>,
     pub lmtp: bool,
     /// Bound on every wait (connect, each reply, each write).
     pub timeout: Duration,
@@ -70,9 +72,24 @@ impl Stream for Detached {
     fn bound_reads(&self, _: Duration) -> io::Result<()> {
         Ok(())
     }
+    fn bound_writes(&self, _: Duration) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 const READ_CHUNK: usize = 16 * 1024;
+
+/// The EHLO address literal of this end of the connection, as RFC 5321 §4.1.4 asks ("the IP address of
+/// the SMTP client"), not of the host name as smtplib has it (issue 10, point 23): with
+/// `--source-address` or several interfaces they differ. A Unix socket has no address: the connection is
+/// local to this host, so its loopback literal.
+fn address_literal(ip: Option<IpAddr>) -> String {
+    match ip.map(|ip| ip.to_canonical()) {
+        Some(IpAddr::V4(v4)) => format!("[{v4}]"),
+        Some(IpAddr::V6(v6)) => format!("[IPv6:{v6}]"),
+        None => "[127.0.0.1]".to_string(),
+    }
+}
 
 pub struct Session {
     stream: Box<dyn Stream>,
@@ -185,18 +202,22 @@ impl Session {
 
     /// EHLO (LHLO for LMTP); on a refused EHLO, HELO without any ESMTP extension (RFC 5321 §3.2).
     pub fn hello(&mut self) -> Result<(), Error> {
-        let name = self.opts.domain.clone();
+        let name = match &self.opts.domain {
+            Some(name) => name.clone(),
+            None => address_literal(self.stream.local_ip()),
+        };
         let cmd = if self.opts.lmtp {
             Command::Lhlo(name.clone())
         } else {
             Command::Ehlo(name.clone())
         };
         let reply = self.command(cmd, Stage::Hello)?;
-        if reply.is_positive() {
+        if reply.code == 250 {
             self.caps = Capabilities::parse(&reply);
             self.esmtp = true;
             return Ok(());
         }
+        self.reject_odd_positive(&reply, Stage::Hello)?;
         self.caps = Capabilities::none();
         self.esmtp = false;
         if reply.code == 421 || self.opts.lmtp {
@@ -206,7 +227,8 @@ impl Session {
             });
         }
         let reply = self.command(Command::Helo(name), Stage::Hello)?;
-        if !reply.is_positive() {
+        if reply.code != 250 {
+            self.reject_odd_positive(&reply, Stage::Hello)?;
             return Err(Error::Rejected {
                 stage: Stage::Hello,
                 reply,
@@ -226,6 +248,7 @@ impl Session {
         }
         let reply = self.exchange(Command::StartTls, Stage::StartTls)?;
         if reply.code != 220 {
+            self.reject_odd_positive(&reply, Stage::StartTls)?;
             return Err(Error::Rejected {
                 stage: Stage::StartTls,
                 reply,
@@ -344,11 +367,33 @@ impl Session {
                 stage: Stage::Auth,
                 reply,
             }),
+            // Catalogue item 30: after a reply that does not fit, no further mechanism (no more
+            // credentials) is tried.
+            _ if reply.is_positive() => {
+                self.broken = true;
+                Err(Error::Unexpected {
+                    stage: Stage::Auth,
+                    reply,
+                })
+            }
             _ => Err(Error::AuthFailed {
                 mechanism: mech.name().to_string(),
                 reply,
             }),
         }
+    }
+
+    /// A positive reply other than the one `stage` has (EHLO's 250, STARTTLS's 220) is out of step, a
+    /// server repeating its greeting for one: abort, never go on as if it succeeded (catalogue item 30).
+    fn reject_odd_positive(&mut self, reply: &Reply, stage: Stage) -> Result<(), Error> {
+        if !reply.is_positive() {
+            return Ok(());
+        }
+        self.broken = true;
+        Err(Error::Unexpected {
+            stage,
+            reply: reply.clone(),
+        })
     }
 
     /// Send one command and read its reply; the server must then be silent.
@@ -388,7 +433,11 @@ impl Session {
             self.wbuf.clear();
             return Err(Error::Closed { stage });
         }
-        let result = self.stream.send(&self.wbuf);
+        // One bound for the whole write, however many partial writes it takes (issue 10, point 10).
+        let result = self
+            .stream
+            .bound_writes(self.opts.timeout)
+            .and_then(|()| self.stream.send(&self.wbuf));
         self.wbuf.clear();
         result.map_err(|e| {
             self.broken = true;
@@ -434,6 +483,14 @@ impl Session {
                     if reply.code == 421 {
                         // RFC 5321 §3.8: the server is closing; no RSET or QUIT (smtplib rule).
                         self.broken = true;
+                    }
+                    if reply.code == 221 && stage != Stage::Quit {
+                        // 221 closes the channel (RFC 5321 §4.2.2): to anything but QUIT it is no
+                        // success, and nothing may follow it (issue 10, point 9; catalogue item 30).
+                        // After pipelined data it is QUIT's reply, so what it stands in for is unknown
+                        // (point 7).
+                        self.broken = true;
+                        return Err(Error::Unexpected { stage, reply });
                     }
                     return Ok(reply);
                 }
@@ -483,5 +540,21 @@ impl Session {
 
     pub fn is_broken(&self) -> bool {
         self.broken
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ehlo_literal_is_the_connections_local_address() {
+        // Issue 10, point 23: RFC 5321 §4.1.4 and §4.1.3 forms; a v4-mapped v6 address is the v4 one.
+        let ip = |s: &str| Some(s.parse::<IpAddr>().unwrap());
+        assert_eq!(address_literal(ip("127.0.0.2")), "[127.0.0.2]");
+        assert_eq!(address_literal(ip("::1")), "[IPv6:::1]");
+        assert_eq!(address_literal(ip("2001:db8::5")), "[IPv6:2001:db8::5]");
+        assert_eq!(address_literal(ip("::ffff:192.0.2.7")), "[192.0.2.7]");
+        assert_eq!(address_literal(None), "[127.0.0.1]");
     }
 }

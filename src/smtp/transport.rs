@@ -7,7 +7,7 @@
 
 use std::cell::Cell;
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -23,6 +23,13 @@ pub trait Stream: Read + Write + Send {
     fn set_timeout(&self, timeout: Duration) -> io::Result<()>;
     /// From now on, all reads together may take at most `timeout` (until the next call).
     fn bound_reads(&self, timeout: Duration) -> io::Result<()>;
+    /// From now on, all writes together may take at most `timeout` (until the next call): one send of
+    /// one protocol step is one wait, however many partial writes it takes (issue 10, point 10).
+    fn bound_writes(&self, timeout: Duration) -> io::Result<()>;
+    /// This end's IP address, for the EHLO address literal (RFC 5321 §4.1.4); `None` for a Unix socket.
+    fn local_ip(&self) -> Option<IpAddr> {
+        None
+    }
     /// Send `buf` whole: one protocol step, one write where the stream allows it (issue 6).
     fn send(&mut self, buf: &[u8]) -> io::Result<()> {
         self.write_all(buf)?;
@@ -30,27 +37,62 @@ pub trait Stream: Read + Write + Send {
     }
 }
 
-/// A plain socket whose reads share one deadline, set by [`Stream::bound_reads`]: each read waits
-/// only for what is left of it. A server trickling bytes cannot stretch a wait, not even through TLS,
-/// where one record takes many reads (found by review: `--timeout 2` held for minutes).
+/// A plain socket whose reads share one deadline, set by [`Stream::bound_reads`], and whose writes
+/// share another, set by [`Stream::bound_writes`]: each system call waits only for what is left of its
+/// wait. A server trickling bytes cannot stretch a wait, not even through TLS, where one record takes
+/// many reads (found by review: `--timeout 2` held for minutes), and a server that reads the data
+/// slowly or not at all cannot either, though each partial write makes progress (issue 10, point 10:
+/// `--timeout 2` ran about 7 s).
 pub struct Timed<S> {
     inner: S,
-    deadline: Cell<Option<Instant>>,
+    reads: Deadline,
+    writes: Deadline,
 }
 
 impl<S> Timed<S> {
     pub fn new(inner: S) -> Timed<S> {
         Timed {
             inner,
-            deadline: Cell::new(None),
+            reads: Deadline::default(),
+            writes: Deadline::default(),
         }
     }
 }
 
-/// The two socket kinds' own timeout setters.
+/// The end of one wait, when one is set.
+#[derive(Default)]
+struct Deadline(Cell<Option<Instant>>);
+
+impl Deadline {
+    fn set(&self, timeout: Duration) {
+        self.0.set(Some(Instant::now() + timeout));
+    }
+
+    fn clear(&self) {
+        self.0.set(None);
+    }
+
+    /// What is left of the wait: `None` without a deadline, an error once it has passed (a zero
+    /// socket timeout would mean "wait forever").
+    fn left(&self) -> io::Result<Option<Duration>> {
+        let Some(deadline) = self.0.get() else {
+            return Ok(None);
+        };
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(io::Error::from(io::ErrorKind::TimedOut));
+        }
+        Ok(Some(left))
+    }
+}
+
+/// The two socket kinds' own timeout setters, and their local address.
 pub trait Timeouts {
     fn read_timeout(&self, timeout: Duration) -> io::Result<()>;
     fn write_timeout(&self, timeout: Duration) -> io::Result<()>;
+    fn local_ip(&self) -> Option<IpAddr> {
+        None
+    }
 }
 
 impl Timeouts for TcpStream {
@@ -59,6 +101,9 @@ impl Timeouts for TcpStream {
     }
     fn write_timeout(&self, timeout: Duration) -> io::Result<()> {
         self.set_write_timeout(Some(timeout))
+    }
+    fn local_ip(&self) -> Option<IpAddr> {
+        self.local_addr().ok().map(|a| a.ip())
     }
 }
 
@@ -73,22 +118,31 @@ impl Timeouts for UnixStream {
 
 impl<S: Read + Timeouts> Read for Timed<S> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if let Some(deadline) = self.deadline.get() {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(io::Error::from(io::ErrorKind::TimedOut));
-            }
+        if let Some(left) = self.reads.left()? {
             self.inner.read_timeout(left)?;
         }
         self.inner.read(buf)
     }
 }
 
-impl<S: Write> Write for Timed<S> {
+impl<S: Write + Timeouts> Timed<S> {
+    /// Give the next write only what is left of the write deadline.
+    fn before_write(&self) -> io::Result<()> {
+        match self.writes.left()? {
+            Some(left) => self.inner.write_timeout(left),
+            None => Ok(()),
+        }
+    }
+}
+
+impl<S: Write + Timeouts> Write for Timed<S> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.before_write()?;
         self.inner.write(buf)
     }
+    /// rustls writes its records here.
     fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        self.before_write()?;
         self.inner.write_vectored(bufs)
     }
     fn flush(&mut self) -> io::Result<()> {
@@ -98,13 +152,23 @@ impl<S: Write> Write for Timed<S> {
 
 impl<S: Read + Write + Timeouts + Send> Stream for Timed<S> {
     fn set_timeout(&self, timeout: Duration) -> io::Result<()> {
-        self.deadline.set(None);
+        self.reads.clear();
+        self.writes.clear();
         self.inner.read_timeout(timeout)?;
         self.inner.write_timeout(timeout)
     }
+    /// A TLS read may have to write (a KeyUpdate answered): that is part of the same wait.
     fn bound_reads(&self, timeout: Duration) -> io::Result<()> {
-        self.deadline.set(Some(Instant::now() + timeout));
+        self.reads.set(timeout);
+        self.writes.set(timeout);
         Ok(())
+    }
+    fn bound_writes(&self, timeout: Duration) -> io::Result<()> {
+        self.writes.set(timeout);
+        Ok(())
+    }
+    fn local_ip(&self) -> Option<IpAddr> {
+        self.inner.local_ip()
     }
 }
 
@@ -117,6 +181,12 @@ impl Stream for TlsStream {
     }
     fn bound_reads(&self, timeout: Duration) -> io::Result<()> {
         self.sock.bound_reads(timeout)
+    }
+    fn bound_writes(&self, timeout: Duration) -> io::Result<()> {
+        self.sock.bound_writes(timeout)
+    }
+    fn local_ip(&self) -> Option<IpAddr> {
+        self.sock.local_ip()
     }
     /// Queue the plaintext, then write every pending TLS record at once. StreamOwned's own write would
     /// first flush what the handshake left queued (the client Finished) in a write of its own, then the
@@ -231,6 +301,7 @@ pub fn handshake(
     // The whole handshake is one wait for the server, bounded like a reply.
     stream
         .bound_reads(timeout)
+        .and_then(|()| stream.bound_writes(timeout))
         .map_err(|e| Error::io(Stage::TlsHandshake, e))?;
     let mut tls = rustls::StreamOwned::new(conn, stream);
     // A TLS failure is a protocol error (76); a connection closed, reset or stalled during the

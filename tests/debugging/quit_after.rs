@@ -199,3 +199,39 @@ fn a_refused_recipient_at_the_rcpt_stop_is_reported_and_quits() {
     assert!(r.stderr.contains("550 5.1.1 no such user"), "{}", r.stderr);
     assert_eq!(r.transcript.verbs(), ["EHLO", "MAIL", "RCPT", "QUIT"]);
 }
+
+#[test]
+fn quit_after_rcpt_with_one_refused_recipient_names_who_was_accepted_and_refused() {
+    // Issue 10, point 11: one accepted, one refused was reported as "refused every recipient".
+    let script = Script::new().on(Stage::Rcpt(2), Action::reply("550 5.1.1 no such user"));
+    let r = run_with(script, MSG, |cmd| {
+        cmd.args([
+            "--quit-after",
+            "rcpt",
+            "-f",
+            "alice@example.org",
+            "bob@example.org",
+            "carol@example.org",
+        ]);
+    });
+    r.expect_code(67);
+    assert!(!r.stderr.contains("every recipient"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .lines()
+            .any(|l| l.contains("carol@example.org") && l.contains("550 5.1.1 no such user")),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr
+            .lines()
+            .any(|l| l.contains("accepted") && l.contains("bob@example.org")),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        r.transcript.verbs(),
+        ["EHLO", "MAIL", "RCPT", "RCPT", "QUIT"]
+    );
+}

@@ -191,6 +191,48 @@ fn ehlo_421_closes_without_helo_or_quit() {
 }
 
 #[test]
+fn a_221_to_anything_but_quit_aborts() {
+    // Issue 10, point 9 (catalogue item 30): 221 is "closing the channel" (RFC 5321 §4.2.2), never a
+    // success. An EHLO answered 221 went on to MAIL, RCPT and DATA; now nothing follows it, no QUIT.
+    for (stage, verb) in [
+        (Stage::Ehlo, "EHLO"),
+        (Stage::Mail, "MAIL"),
+        (Stage::Rcpt(1), "RCPT"),
+        (Stage::Data, "DATA"),
+    ] {
+        let r = at(stage, reply("221 2.0.0 closing connection"));
+        r.expect_code(76);
+        assert_nothing_after(&r.transcript, verb);
+        assert_no_message(&r.transcript);
+        assert_stderr_mentions(&r, "221 2.0.0 closing connection");
+    }
+}
+
+#[test]
+fn a_positive_reply_that_does_not_fit_the_command_aborts() {
+    // Issue 10, point 9 (catalogue item 30): a 220 to EHLO or to HELO (a server repeating its
+    // greeting) or a 250 to DATA is out of step; nothing may be taken as a success from it.
+    let helo = base().on(Stage::Ehlo, reply("500 5.5.1 no EHLO"));
+    for (script, verb) in [
+        (
+            base().on(Stage::Ehlo, reply("220 test.example ESMTP")),
+            "EHLO",
+        ),
+        (
+            helo.on(Stage::Helo, reply("220 test.example ESMTP")),
+            "HELO",
+        ),
+        (base().on(Stage::Data, reply("250 2.0.0 ok")), "DATA"),
+    ] {
+        let r = run(script, &TWO_RCPTS, MSG);
+        r.expect_code(76);
+        assert_nothing_after(&r.transcript, verb);
+        assert_no_message(&r.transcript);
+        assert_stderr_mentions(&r, "does not belong there");
+    }
+}
+
+#[test]
 fn ehlo_and_helo_refused() {
     let r = run(
         base()
@@ -429,6 +471,39 @@ fn refusal_during_the_body_is_permanent() {
 #[test]
 fn stall_while_the_body_is_sent_is_temporary() {
     stalled(Stage::DataBody(0)).expect_code(75);
+}
+
+#[test]
+fn timeout_bounds_the_whole_stalled_data_transfer() {
+    // Issue 10, point 10: the server stops reading after the 354; a message far larger than the socket
+    // buffers then stalls a write. `--timeout 2` bounds the whole wait, not each partial write (it ran
+    // about 7 s). The bound is checked loosely (< 5 s, not 3 x 2 s) so a busy machine cannot fail it.
+    let line = b"0123456789012345678901234567890123456789012345678901234567890123456789\n";
+    let mut msg = b"From: alice@example.org\nSubject: big\n\n".to_vec();
+    while msg.len() < 48 * 1024 * 1024 {
+        msg.extend_from_slice(line);
+    }
+    let started = Instant::now();
+    let r = run(
+        base()
+            .ehlo_lines(&["8BITMIME"])
+            .on(Stage::DataBody(0), STALL),
+        &[
+            "--timeout",
+            "2",
+            "-f",
+            "alice@example.org",
+            "bob@example.org",
+        ],
+        &msg,
+    );
+    let took = started.elapsed();
+    r.expect_code(75);
+    assert!(
+        took < Duration::from_secs(5),
+        "--timeout 2 took {took:?}; stderr: {}",
+        r.stderr
+    );
 }
 
 // ---- after the final dot (RFC 5321 §6.1: 0 only after the final 250) ----

@@ -384,3 +384,52 @@ fn bdat_with_lmtp_disconnect_after_some_replies() {
     assert_sent_once(&r);
     assert_stderr_mentions(&r, "may have been delivered");
 }
+
+#[test]
+fn pipelined_quit_reply_is_not_read_as_a_recipients_result() {
+    // Issue 10, point 7: the server answers the first recipient, then answers the pipelined QUIT (221)
+    // and closes. That 221 is not ben's result: ben's and cat's outcomes are unknown (75), not refused.
+    let r = run(
+        lmtp().on(
+            Stage::LmtpReply(2),
+            Action::ReplyThenClose("221 2.0.0 Bye".into()),
+        ),
+        &three_rcpts(),
+        MSG,
+    );
+    r.expect_code(75);
+    assert_sent_once(&r);
+    assert_stderr_mentions(&r, "may have been delivered");
+    assert!(
+        !r.stderr.contains("refused"),
+        "no recipient was refused: {}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("ben@example.org") && r.stderr.contains("cat@example.org"),
+        "the unanswered recipients are named: {}",
+        r.stderr
+    );
+    assert!(
+        r.stderr
+            .lines()
+            .any(|l| l.contains("delivered") && l.contains("ann@example.org")),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn lmtp_2xx_other_than_250_after_the_data_is_delivered() {
+    // Issue 10, point 8: any 2xx is a positive completion (RFC 5321 §4.2.1, RFC 2033 §4.2).
+    let r = run(
+        lmtp().on(
+            Stage::LmtpReply(2),
+            reply("251 2.1.5 <ben@example.org> forwarded"),
+        ),
+        &three_rcpts(),
+        MSG,
+    );
+    assert_quiet_success(&r);
+    assert_sent_once(&r);
+}

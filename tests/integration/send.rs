@@ -292,3 +292,50 @@ fn full_name_goes_into_a_generated_from() {
         .unwrap_or_default();
     assert!(from.contains("Cron Daemon"), "{from}");
 }
+
+#[test]
+fn a_2xx_reply_other_than_250_is_success() {
+    // Issue 10, point 8: 2yz is a positive completion (RFC 5321 §4.2.1); 251 after the data, 252 to a
+    // RCPT (RFC 5321 §3.5.3: will accept the message) and 251 to MAIL were reported as failures.
+    let script = Script::new()
+        .on(Stage::Mail, Action::reply("251 2.1.0 ok, unusual"))
+        .on(
+            Stage::Rcpt(1),
+            Action::reply("252 2.1.5 cannot verify, will accept"),
+        )
+        .on(
+            Stage::FinalReply,
+            Action::reply("251 2.0.0 queued elsewhere"),
+        );
+    for script in [script.clone(), script.no_pipelining()] {
+        let r = run(script, &ALICE_TO_BOB, MSG);
+        assert_quiet_success(&r);
+        assert_eq!(r.transcript.data, vec![msg_on_wire()]);
+    }
+}
+#[test]
+fn default_ehlo_literal_is_the_connections_local_address() {
+    // Issue 10, point 23: RFC 5321 §4.1.4 asks for the client's own address in the literal, the local end
+    // of this connection (bound here to 127.0.0.2), not the address of the host name.
+    let home = home();
+    let server = Server::start(Script::new());
+    let out = crate::harness::mailsend(&home)
+        .args([
+            "--host",
+            &server.host_arg(),
+            "--source-address",
+            "127.0.0.2",
+        ])
+        .args(ALICE_TO_BOB)
+        .write_stdin(MSG)
+        .output()
+        .expect("run mailsend");
+    let t = server.finish();
+    crate::fixture::assert_exit(&out, 0);
+    let hostname = gethostname::gethostname().to_string_lossy().into_owned();
+    let expected = match hostname.contains('.') {
+        true => format!("EHLO {hostname}"),
+        false => "EHLO [127.0.0.2]".to_string(),
+    };
+    assert_eq!(t.commands[0], expected);
+}

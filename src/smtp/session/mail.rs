@@ -1,7 +1,7 @@
 //! One mail transaction on an established session: MAIL, RCPT, then DATA and the dot-stuffed data or
 //! BDAT chunks (RFC 5321 §3.3, RFC 3030), pipelined when offered (RFC 2920), and the reply or replies
 //! (LMTP: one per accepted recipient, RFC 2033 §4.2) that decide the outcome. Exit status 0 comes only
-//! from here, after the final 250.
+//! from here, after the final 2xx.
 
 use std::io::{self, Read};
 
@@ -177,7 +177,8 @@ impl Session {
         if !pipelining {
             self.expect_quiet(Stage::Mail)?;
         }
-        let mail_refused = (reply.code != 250).then_some(reply);
+        // Any 2yz is a positive completion (RFC 5321 §4.2.1; issue 10, point 8).
+        let mail_refused = (!reply.is_positive()).then_some(reply);
         if let Some(reply) = &mail_refused
             && (reply.code == 421 || !pipelining)
         {
@@ -206,7 +207,8 @@ impl Session {
                     reply,
                 });
             }
-            if reply.code == 250 || reply.code == 251 {
+            // 251 and 252 accept the message too (RFC 5321 §3.4, §3.5.3; issue 10, point 8).
+            if reply.is_positive() {
                 accepted.push(rcpt.clone());
             } else {
                 refused.push((rcpt.clone(), reply));
@@ -264,6 +266,7 @@ impl Session {
             return self.abandon_data(reply, answers.into_error());
         }
         if reply.code != 354 {
+            self.reject_odd_positive(&reply, Stage::Data)?;
             return Err(Error::Rejected {
                 stage: Stage::Data,
                 reply,
@@ -302,7 +305,7 @@ impl Session {
             if answers.nobody() {
                 return self.fail_transaction(answers.into_error());
             }
-            if reply.code != 250 {
+            if !reply.is_positive() {
                 return self.fail_transaction(Error::Rejected {
                     stage: Stage::DataTransfer,
                     reply,
@@ -364,18 +367,23 @@ impl Session {
     }
 
     /// `--quit-after mail|rcpt`: MAIL, and with `through_rcpt` every RCPT, one at a time, then stop
-    /// (the caller QUITs). Refusals end it with the same errors as a real send.
-    pub fn envelope_only(&mut self, tx: &Transaction, through_rcpt: bool) -> Result<(), Error> {
+    /// (the caller QUITs). A refused MAIL or every RCPT refused ends it with the same errors as a real
+    /// send; when some recipients were accepted, the refused ones are returned (issue 10, point 11).
+    pub fn envelope_only(
+        &mut self,
+        tx: &Transaction,
+        through_rcpt: bool,
+    ) -> Result<Vec<Refusal>, Error> {
         let mail = self.mail_command(tx)?;
         let reply = self.command(mail, Stage::Mail)?;
-        if reply.code != 250 {
+        if !reply.is_positive() {
             return Err(Error::Rejected {
                 stage: Stage::Mail,
                 reply,
             });
         }
         if !through_rcpt {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let mut refused = Vec::new();
         for rcpt in &tx.recipients {
@@ -390,14 +398,14 @@ impl Session {
                     reply,
                 });
             }
-            if reply.code != 250 && reply.code != 251 {
+            if !reply.is_positive() {
                 refused.push((rcpt.clone(), reply));
             }
         }
-        if !refused.is_empty() {
+        if refused.len() == tx.recipients.len() {
             return Err(Error::RecipientsRefused { refused });
         }
-        Ok(())
+        Ok(refused)
     }
 
     /// `--interactive` DATA: after the caller's `DATA` got 354, send `data` dot-stuffed and return the
@@ -444,9 +452,17 @@ impl Session {
                 }
             };
             self.trace.data_reply(reply.code, &reply.message());
-            if reply.code == 250 && self.opts.lmtp {
+            if reply.is_positive() && reply.code != 250 {
+                // Any 2yz is a positive completion (RFC 5321 §4.2.1): delivered, only unusual
+                // (issue 10, point 8: it was reported as not delivered, exit 76).
+                self.trace.note(
+                    "note",
+                    &format!("the server answered the data with {reply} instead of 250: taken as accepted"),
+                );
+            }
+            if reply.is_positive() && self.opts.lmtp {
                 delivered.push(accepted[i].clone());
-            } else if reply.code == 250 {
+            } else if reply.is_positive() {
                 // SMTP: one 250 for the message, so for every accepted recipient.
                 delivered.extend(accepted.iter().cloned());
             } else if self.opts.lmtp {
