@@ -187,3 +187,34 @@ fn credentials(settings: &Settings, login: &Login) -> anyhow::Result<Credentials
         port,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::{Env, resolve};
+
+    fn settings(args: &[&str]) -> Settings {
+        let mut argv = vec!["mailsend", "--host", "127.0.0.1:2525"];
+        argv.extend_from_slice(args);
+        let cli = crate::cli::parse_from(argv).expect("parses");
+        let env = Env {
+            hostname: "client.example".into(),
+            ..Env::default()
+        };
+        resolve(&cli, &env).expect("resolves")
+    }
+
+    /// The password is read only for a dialogue that reaches AUTH, and never for an inspection, which
+    /// may have accepted a certificate that failed verification (issue 11: `establish(inspect)`).
+    #[test]
+    fn credentials_are_read_only_for_a_plan_that_authenticates() {
+        let settings = settings(&["--user", "u", "--password-command", "exit 3"]);
+        assert!(Plan::inspect(&settings).is_ok());
+        assert!(Plan::new(&settings, Stage::Starttls).is_ok());
+        let e = Plan::new(&settings, Stage::Auth)
+            .err()
+            .expect("the command fails");
+        assert_eq!(crate::exit::code(&e), crate::exit::CONFIG, "{e}");
+        assert!(Plan::new(&settings, Stage::Rcpt).is_err());
+    }
+}

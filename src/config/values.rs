@@ -3,7 +3,7 @@
 //!
 //! Every function here is a serde `deserialize_with` hook returning `Some(value)`; TOML has no null, so a
 //! present key is always `Some`, and `#[serde(default)]` gives `None` for an absent one. Each hook takes the
-//! value as a [`toml::Value`] first, so the error text is ours ("expected auto, off, starttls or implicit")
+//! value as a [`toml::Value`] first, so the error text is ours ("expected 0, 1 or 2, not 3")
 //! rather than serde's type jargon. The key name and table are added by the caller, which knows the span.
 //! The values the command line shares (timeout, port, TLS mode, protocol, auth, on/off) are parsed by their
 //! own types in [`crate::values`]; the hooks here are for the keys only the file has, or checks beyond a type.
