@@ -1,25 +1,25 @@
 //! What one run of mailsend does, start to finish: settings → input spool → envelope → session →
-//! outcome. main() only maps the result to an exit status.
+//! outcome. main() only maps the result to an exit status. After [`run`] resolves the settings, everything
+//! here reads [`Settings`] and its [`Mode`], never the command line; the debugging modes are in `debug`,
+//! the connection set-up in `dial`.
 
 use std::fs::File;
 use std::io::{self, IsTerminal, Read, Write};
 
 use anyhow::Context;
 
-use crate::cli::{Cli, Stage as StopStage};
+use crate::cli::Cli;
 use crate::debug;
+use crate::dial::Plan;
 use crate::exit::{self, Exit};
 use crate::message::envelope::{self, Rewrite};
 use crate::message::headers::{self, HEAD_SCAN_LEN};
 use crate::message::spool::{Spool, SpoolError};
-use crate::password;
-use crate::settings::{self, Env, Settings, TlsUse};
-use crate::smtp::auth::Credentials;
+use crate::password::PasswordSource;
+use crate::settings::{self, Env, Mode, Settings, TlsUse};
 use crate::smtp::error::Error;
-use crate::smtp::session::{self, AuthRequest, Delivery, Session, SessionOptions, Transaction};
-use crate::smtp::trace::Trace;
-use crate::smtp::transport::{self, Endpoint};
-use crate::tls::Tls;
+use crate::smtp::session::{Delivery, Transaction};
+use crate::values::{Stage, TlsMode};
 
 /// The message as it will be sent: the rewritten header section, then the spool from `body_offset`.
 pub struct Prepared {
@@ -39,50 +39,44 @@ pub fn run(cli: &Cli, env: &Env) -> anyhow::Result<u8> {
     if cli.list_accounts {
         return list_accounts(cli, env);
     }
-    let settings = settings::resolve(cli, env)?;
+    execute(&settings::resolve(cli, env)?)
+}
+
+/// The run the settings describe.
+fn execute(settings: &Settings) -> anyhow::Result<u8> {
     // The debugging modes need no message (issue 7); stop points before MAIL read no input.
-    if cli.serverinfo {
-        return debug::serverinfo(&settings);
+    match &settings.mode {
+        Mode::ServerInfo => return debug::serverinfo(settings),
+        Mode::Interactive => return debug::interactive(settings),
+        Mode::Commands(probes) => return debug::commands(settings, probes),
+        Mode::QuitAfter(stage) if !settings.mode.reads_message() => {
+            return debug::quit_after(settings, *stage, None);
+        }
+        Mode::Send | Mode::Pretend | Mode::QuitAfter(_) => {}
     }
-    if cli.interactive {
-        return debug::interactive(&settings);
+    let spool = read_input(settings)?;
+    let prepared = prepare(settings, &spool)?;
+    match settings.mode {
+        Mode::Pretend => {
+            warn_long_lines(&spool);
+            pretend(settings, &prepared, &spool)?;
+            Ok(exit::OK)
+        }
+        Mode::QuitAfter(stage) => debug::quit_after(settings, stage, Some(&prepared.transaction)),
+        _ => {
+            warn_long_lines(&spool);
+            let result = deliver(settings, &prepared, &spool);
+            log_outcome(settings, &prepared.transaction, &result);
+            Ok(report(&result?))
+        }
     }
-    if !cli.command.is_empty() || !cli.verify.is_empty() || !cli.expn.is_empty() {
-        return debug::commands(&settings, cli);
-    }
-    if let Some(stage) = cli.quit_after
-        && stage < StopStage::Mail
-    {
-        return debug::quit_after(&settings, stage, None);
-    }
-    let spool = read_input(&settings)?;
-    let prepared = prepare(&settings, &spool)?;
-    if cli.pretend || cli.quit_after.is_none() {
-        warn_long_lines(&spool);
-    }
-    if cli.pretend {
-        pretend(&settings, &prepared, &spool)?;
-        return Ok(exit::OK);
-    }
-    if let Some(stage) = cli.quit_after {
-        return debug::quit_after(&settings, stage, Some(&prepared.transaction));
-    }
-    let result = deliver(&settings, &prepared, &spool);
-    log_outcome(&settings, &prepared.transaction, &result);
-    Ok(report(&result?))
 }
 
 /// `--list-accounts`: the accounts of the file mailsend would read (honouring -C), for the shell
 /// completions of `-a` (issue 10, point 24). Read without resolving any account, so that a file
 /// whose default account is missing still lists what it has.
 fn list_accounts(cli: &Cli, env: &Env) -> anyhow::Result<u8> {
-    let path = crate::config::locate(
-        cli.config.as_deref(),
-        env.xdg_config_home.as_deref(),
-        env.home.as_deref(),
-        std::path::Path::new(settings::SYSTEM_CONFIG),
-    )?;
-    let Some(path) = path else {
+    let Some(path) = settings::config_path(cli, env)? else {
         return Ok(exit::OK);
     };
     let config = crate::config::load(&path)?;
@@ -95,10 +89,11 @@ fn list_accounts(cli: &Cli, env: &Env) -> anyhow::Result<u8> {
 
 /// One log line per message when `logfile` or `syslog` is configured (msmtp's fields; never a secret).
 fn log_outcome(settings: &Settings, tx: &Transaction, result: &anyhow::Result<Delivery>) {
-    if settings.logfile.is_none() && settings.syslog.is_none() {
+    let logging = &settings.logging;
+    if logging.logfile.is_none() && logging.syslog.is_none() {
         return;
     }
-    let host = settings.endpoint.to_string();
+    let host = settings.server.endpoint.to_string();
     let (reply, exit_status) = match result {
         Ok(delivery) => (
             delivery.reply.to_string(),
@@ -110,22 +105,22 @@ fn log_outcome(settings: &Settings, tx: &Transaction, result: &anyhow::Result<De
     };
     let record = crate::log::Record {
         host: &host,
-        tls: settings.tls != TlsUse::None,
-        auth: settings.auth.is_some(),
-        user: settings.auth.as_ref().map(|a| a.user.as_str()),
+        tls: settings.tls.mode != TlsUse::None,
+        auth: settings.auth.login.is_some(),
+        user: settings.auth.login.as_ref().map(|a| a.user.as_str()),
         from: &tx.from,
         recipients: &tx.recipients,
         size: tx.size,
         reply: Some(reply),
         exit_status,
     };
-    for e in crate::log::write(settings.logfile.as_deref(), settings.syslog, &record) {
+    for e in crate::log::write(logging.logfile.as_deref(), logging.syslog, &record) {
         eprintln!("mailsend: warning: {e}");
     }
 }
 
 fn read_input(settings: &Settings) -> anyhow::Result<Spool> {
-    match &settings.input {
+    match &settings.input.path {
         Some(path) => {
             let file = File::open(path).map_err(|e| {
                 Exit::io(format!(
@@ -139,14 +134,14 @@ fn read_input(settings: &Settings) -> anyhow::Result<Spool> {
         }
         None => {
             // `mailsend < msg.eml`: the redirected file is used in place like --input (issue 6).
-            if !settings.dot_ends_input
+            if !settings.input.dot_ends_input
                 && let Some(file) = crate::message::spool::regular_stdin()
             {
                 return Spool::from_file(file).map_err(|e| spool_failure(e, "standard input"));
             }
             let stdin = io::stdin();
             let mut lock = stdin.lock();
-            Spool::read_from(&mut lock, settings.dot_ends_input)
+            Spool::read_from(&mut lock, settings.input.dot_ends_input)
                 .map_err(|e| spool_failure(e, "standard input"))
         }
     }
@@ -202,10 +197,11 @@ fn expand_recipient(
         return Ok(());
     }
     let alias = settings
+        .envelope
         .aliases
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case(&address))
-        .or_else(|| settings.aliases.get_key_value("default"))
+        .or_else(|| settings.envelope.aliases.get_key_value("default"))
         .map(|(_, v)| v.clone());
     if let Some(targets) = alias {
         for target in envelope::parse_address_list(&targets)? {
@@ -218,7 +214,7 @@ fn expand_recipient(
 }
 
 fn qualify(settings: &Settings, address: String) -> String {
-    match &settings.maildomain {
+    match &settings.envelope.maildomain {
         Some(domain) if !address.contains('@') && !address.is_empty() => {
             format!("{address}@{domain}")
         }
@@ -245,16 +241,16 @@ pub fn prepare(settings: &Settings, spool: &Spool) -> anyhow::Result<Prepared> {
     let from_headers = envelope::header_envelope_for(
         &block,
         envelope::Wanted {
-            recipients: settings.read_recipients,
-            sender: settings.from.is_none(),
+            recipients: settings.envelope.read_recipients,
+            sender: settings.envelope.from.is_none(),
         },
     )?;
 
     let mut given = Vec::new();
-    for arg in &settings.recipients {
+    for arg in &settings.envelope.recipients {
         given.extend(envelope::parse_address_list(arg)?);
     }
-    let from_header_recipients = if settings.read_recipients {
+    let from_header_recipients = if settings.envelope.read_recipients {
         from_headers.recipients.clone()
     } else {
         Vec::new()
@@ -266,7 +262,7 @@ pub fn prepare(settings: &Settings, spool: &Spool) -> anyhow::Result<Prepared> {
     let recipients = envelope::merge_recipients(&expanded, &[]);
     if recipients.is_empty() {
         // Issue 10, point 12: a user who gave -t is not told to use -t.
-        let text = if settings.read_recipients {
+        let text = if settings.envelope.read_recipients {
             "no recipients: -t found no address in the To, Cc and Bcc header fields (or in the topmost \
              Resent- block), and none was given as an argument"
         } else {
@@ -276,7 +272,7 @@ pub fn prepare(settings: &Settings, spool: &Spool) -> anyhow::Result<Prepared> {
         return Err(Exit::usage(text).into());
     }
 
-    let sender = match &settings.from {
+    let sender = match &settings.envelope.from {
         Some(f) if f.is_empty() || f.trim() == "<>" => String::new(),
         Some(f) => {
             let mut list = envelope::parse_address_list(f)?;
@@ -290,7 +286,7 @@ pub fn prepare(settings: &Settings, spool: &Spool) -> anyhow::Result<Prepared> {
         }
         None => match &from_headers.sender {
             Some(s) => qualify(settings, s.clone()),
-            None => settings.default_sender.get()?,
+            None => settings.envelope.default_sender.get()?,
         },
     };
 
@@ -298,16 +294,16 @@ pub fn prepare(settings: &Settings, spool: &Spool) -> anyhow::Result<Prepared> {
         &block,
         &Rewrite {
             sender: &sender,
-            full_name: settings.full_name.as_deref(),
-            domain: &settings.default_domain,
-            add_from: settings.add_missing_from,
-            add_date: settings.add_missing_date,
-            add_message_id: settings.add_missing_message_id,
+            full_name: settings.envelope.full_name.as_deref(),
+            domain: &settings.envelope.default_domain,
+            add_from: settings.envelope.add_missing_from,
+            add_date: settings.envelope.add_missing_date,
+            add_message_id: settings.envelope.add_missing_message_id,
         },
     )?;
     // Cron's `From: root (Cron Daemon)` must reach a smarthost that wants qualified addresses (issue 4).
-    if settings.qualify_headers
-        && let Some(domain) = settings.maildomain.as_deref()
+    if settings.envelope.qualify_headers
+        && let Some(domain) = settings.envelope.maildomain.as_deref()
     {
         header = envelope::qualify_header_addresses(&header, domain)?;
     }
@@ -318,10 +314,10 @@ pub fn prepare(settings: &Settings, spool: &Spool) -> anyhow::Result<Prepared> {
         recipients,
         size: header.len() as u64 + body_len,
         eight_bit: stats.eight_bit || !header.is_ascii(),
-        body_type: settings.body_type,
-        dsn_notify: settings.dsn_notify.clone(),
-        dsn_ret: settings.dsn_ret.clone(),
-        dsn_envid: settings.dsn_envid.clone(),
+        body_type: settings.envelope.body_type,
+        dsn_notify: settings.envelope.dsn_notify.clone(),
+        dsn_ret: settings.envelope.dsn_ret.clone(),
+        dsn_envid: settings.envelope.dsn_envid.clone(),
     };
     Ok(Prepared {
         transaction,
@@ -362,19 +358,16 @@ fn effective(settings: &Settings, out: &mut dyn Write) -> io::Result<()> {
         _ => writeln!(out, "{key} = {value}    # {note}"),
     };
     writeln!(out, "# in effect")?;
-    line(out, "server", &settings.endpoint.to_string(), "")?;
-    let auto = !settings
-        .origins
-        .iter()
-        .any(|(key, value, _)| key == "tls" && !value.contains("auto"));
-    let (tls, why) = match settings.tls {
+    line(out, "server", &settings.server.endpoint.to_string(), "")?;
+    let auto = settings.tls.requested == TlsMode::Auto;
+    let (tls, why) = match settings.tls.mode {
         TlsUse::None => ("off", "auto: no TLS to a loopback host or a Unix socket"),
         TlsUse::StartTls => ("starttls", "auto: STARTTLS required"),
         TlsUse::Implicit => ("implicit", "auto: TLS from the first byte on port 465"),
     };
     line(out, "tls", tls, if auto { why } else { "" })?;
-    if settings.tls != TlsUse::None {
-        let options = &settings.tls_options;
+    if settings.tls.mode != TlsUse::None {
+        let options = &settings.tls.options;
         let check = match (&options.fingerprint, &options.trust_file) {
             (Some(_), _) => "pinned by --tls-fingerprint".to_owned(),
             (None, _) if !options.certcheck => "NOT verified (--tls-certcheck off)".to_owned(),
@@ -383,7 +376,7 @@ fn effective(settings: &Settings, out: &mut dyn Write) -> io::Result<()> {
         };
         line(out, "certificate", &check, "")?;
     }
-    match &settings.auth {
+    match &settings.auth.login {
         None => line(out, "auth", "off", "")?,
         Some(auth) => {
             match auth.mechanism {
@@ -398,138 +391,34 @@ fn effective(settings: &Settings, out: &mut dyn Write) -> io::Result<()> {
                 }
             }
             line(out, "user", &auth.user, "")?;
-            let (value, source) = if auth.password_command.is_some() {
-                ("(not run)", "from password_command")
-            } else if auth.password.is_some() {
-                ("<redacted>", "from the config file")
-            } else {
-                ("(not read)", "from ~/.netrc or a prompt")
+            let (value, source) = match auth.password {
+                PasswordSource::Command(_) => ("(not run)", "from password_command"),
+                PasswordSource::File(_) => ("<redacted>", "from the config file"),
+                PasswordSource::Netrc(_) | PasswordSource::Prompt => {
+                    ("(not read)", "from ~/.netrc or a prompt")
+                }
             };
             line(out, "password", value, source)?;
         }
     }
     let seconds = |d: std::time::Duration| format!("{} s", d.as_secs_f64());
-    line(out, "timeout", &seconds(settings.timeout), "")?;
-    if settings.final_timeout != settings.timeout {
+    let server = &settings.server;
+    line(out, "timeout", &seconds(server.timeout), "")?;
+    if server.final_timeout != server.timeout {
         line(
             out,
             "final reply timeout",
-            &seconds(settings.final_timeout),
+            &seconds(server.final_timeout),
             "the wait for the reply to the end of the data (RFC 5321 4.5.3.2.6)",
         )?;
     }
     Ok(())
 }
 
-/// Connect (with the TLS handshake first for implicit TLS, RFC 8314 §3) and read the greeting: the
-/// start every mode shares; `--serverinfo` and the stop points go on from here step by step.
-pub fn open(settings: &Settings, mut trace: Trace, tls: Option<&Tls>) -> anyhow::Result<Session> {
-    trace_connect(settings, &mut trace);
-    let stream = transport::connect(
-        &settings.endpoint,
-        settings.source_address,
-        settings.timeout,
-    )?;
-    let (stream, info) = match (settings.tls, tls) {
-        (TlsUse::Implicit, Some(tls)) => {
-            let (stream, info) = session::secure(stream, tls, settings.timeout, &mut trace)
-                .map_err(|e| match e {
-                    Error::Tls { stage, message } if message == crate::tls::NOT_TLS => Error::Tls {
-                        stage,
-                        message: format!(
-                            "{message} (a plaintext port? try --tls starttls or --tls off)"
-                        ),
-                    },
-                    other => other,
-                })?;
-            (stream, Some(info))
-        }
-        _ => (stream, None),
-    };
-    let options = SessionOptions {
-        domain: settings.domain.clone(),
-        lmtp: settings.lmtp,
-        timeout: settings.timeout,
-        final_timeout: settings.final_timeout,
-    };
-    Ok(Session::open(stream, trace, options, info)?)
-}
-
-/// The trace's `connect:` line, printed before connecting so it shows even when the connect fails.
-pub fn trace_connect(settings: &Settings, trace: &mut Trace) {
-    match &settings.endpoint {
-        Endpoint::Tcp { host, port } => trace.connect_to(host, *port, settings.source_address),
-        Endpoint::Unix(path) => trace.connect_unix(path),
-    }
-}
-
-/// Connect, greet, say EHLO, STARTTLS and AUTH as configured: the session every mode starts from.
-pub fn establish(settings: &Settings, trace: Trace, inspect: bool) -> anyhow::Result<Session> {
-    let tls = match settings.tls {
-        TlsUse::None => None,
-        _ => Some(crate::tls::configure(&settings.tls_options, inspect)?),
-    };
-    let credentials = match &settings.auth {
-        Some(auth) => Some(credentials(settings, auth)?),
-        None => None,
-    };
-    let mut session = open(settings, trace, tls.as_ref())?;
-    if let Err(e) = session.hello() {
-        session.quit();
-        return Err(e.into());
-    }
-    if let (TlsUse::StartTls, Some(tls)) = (&settings.tls, &tls)
-        && let Err(e) = session.starttls(tls)
-    {
-        session.quit();
-        return Err(e.into());
-    }
-    if let (Some(auth), Some(credentials)) = (&settings.auth, credentials) {
-        let request = AuthRequest {
-            mechanism: auth.mechanism,
-            credentials,
-            initial_response: !settings.no_initial_response,
-            allow_plaintext: settings.allow_plaintext_auth,
-        };
-        if let Err(e) = session.authenticate(&request) {
-            session.quit();
-            return Err(e.into());
-        }
-    }
-    Ok(session)
-}
-
-fn credentials(settings: &Settings, auth: &settings::AuthSettings) -> anyhow::Result<Credentials> {
-    let (host, port) = match &settings.endpoint {
-        Endpoint::Tcp { host, port } => (host.clone(), *port),
-        Endpoint::Unix(_) => (settings.tls_options.server_name.clone(), 0),
-    };
-    let secret = if let Some(command) = &auth.password_command {
-        password::from_command(command)?
-    } else if let Some(p) = &auth.password {
-        p.clone()
-    } else if let Some(p) = settings
-        .netrc
-        .as_deref()
-        .and_then(|n| password::from_netrc(n, &host, &auth.user))
-    {
-        p
-    } else {
-        password::prompt(&auth.user, &host)?
-    };
-    Ok(Credentials {
-        user: auth.user.clone(),
-        secret,
-        host,
-        port,
-    })
-}
-
 fn deliver(settings: &Settings, prepared: &Prepared, spool: &Spool) -> anyhow::Result<Delivery> {
-    let trace = Trace::stderr(settings.debug);
-    let mut session = establish(settings, trace, false)?;
+    let mut session = Plan::new(settings, Stage::Auth)?.dial(&mut ())?;
     // A person at a terminal sees a long send move; scripts and the trace never see this line.
-    if settings.debug == 0
+    if settings.logging.debug == 0
         && prepared.transaction.size >= crate::progress::MIN_SIZE
         && io::stderr().is_terminal()
     {

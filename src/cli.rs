@@ -11,6 +11,8 @@ use std::path::PathBuf;
 use clap::builder::ValueHint;
 use clap::{ArgAction, CommandFactory as _, FromArgMatches as _};
 
+use crate::values::{AuthChoice, BodyType, OnOff, Port, Protocol, Stage, Timeout, TlsMode};
+
 const AFTER_HELP: &str = "\
 Examples:
   mailsend -t < msg.eml
@@ -126,8 +128,8 @@ pub struct Cli {
     pub host: Option<String>,
 
     /// Server port [default: 25; 465 for implicit TLS; 24 for LMTP]
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..), help_heading = "Connection")]
-    pub port: Option<u16>,
+    #[arg(long, value_name = "N", value_parser = Port::parse, help_heading = "Connection")]
+    pub port: Option<Port>,
 
     /// Connect to this Unix domain socket (usual for LMTP)
     #[arg(long, value_name = "PATH", value_hint = ValueHint::FilePath, help_heading = "Connection")]
@@ -147,8 +149,8 @@ pub struct Cli {
     pub source_address: Option<String>,
 
     /// Bound in seconds on connecting and on every wait for the server [default: 60]
-    #[arg(long, value_name = "SECONDS", value_parser = parse_timeout, help_heading = "Connection")]
-    pub timeout: Option<f64>,
+    #[arg(long, value_name = "SECONDS", value_parser = Timeout::parse, help_heading = "Connection")]
+    pub timeout: Option<Timeout>,
 
     /// TLS mode [default: auto]
     #[arg(long, value_name = "MODE", help_heading = "TLS")]
@@ -183,8 +185,8 @@ pub struct Cli {
     /// on tries SCRAM-SHA-256, CRAM-MD5, PLAIN, LOGIN in that order among those the server
     /// offers after TLS. A mechanism name (PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-256, XOAUTH2,
     /// OAUTHBEARER) uses only that one. Default: on when a user is configured, else off.
-    #[arg(long, value_name = "on|off|MECH", help_heading = "Authentication")]
-    pub auth: Option<String>,
+    #[arg(long, value_name = "on|off|MECH", value_parser = AuthChoice::parse, help_heading = "Authentication")]
+    pub auth: Option<AuthChoice>,
 
     /// User name for authentication
     #[arg(long, value_name = "NAME", help_heading = "Authentication")]
@@ -331,49 +333,6 @@ pub struct SendmailCompat {
     pub initial_submission: bool,
 }
 
-/// `-B`: the BODY parameter of MAIL FROM (RFC 6152).
-#[derive(clap::ValueEnum, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BodyType {
-    #[value(name = "8BITMIME")]
-    #[serde(rename = "8BITMIME", alias = "8bitmime")]
-    EightBitMime,
-    #[value(name = "7BIT")]
-    #[serde(rename = "7BIT", alias = "7bit")]
-    SevenBit,
-}
-
-/// `--protocol`.
-#[derive(clap::ValueEnum, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum Protocol {
-    Smtp,
-    /// RFC 2033
-    Lmtp,
-}
-
-/// `--tls` (spec section 4).
-#[derive(clap::ValueEnum, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum TlsMode {
-    /// Implicit TLS on port 465, none to loopback or a Unix socket (unless a pin, trust file or client
-    /// certificate is given for it), else STARTTLS required
-    Auto,
-    /// No TLS
-    Off,
-    /// STARTTLS required (RFC 3207)
-    Starttls,
-    /// TLS from the first byte (RFC 8314)
-    Implicit,
-}
-
-/// `--tls-certcheck`.
-#[derive(clap::ValueEnum, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum OnOff {
-    On,
-    Off,
-}
-
 /// `--generate`.
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Generate {
@@ -381,18 +340,6 @@ pub enum Generate {
     Bash,
     Zsh,
     Fish,
-}
-
-/// `--quit-after`: the last stage reached before QUIT.
-#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Stage {
-    Connect,
-    Greeting,
-    Ehlo,
-    Starttls,
-    Auth,
-    Mail,
-    Rcpt,
 }
 
 /// The clap command, for parsing and for `--generate` (man page and completions).
@@ -456,21 +403,6 @@ fn prepass(args: impl Iterator<Item = OsString>) -> Vec<OsString> {
 
 fn is_number(word: &str) -> bool {
     !word.is_empty() && word.bytes().all(|b| b.is_ascii_digit())
-}
-
-fn parse_timeout(text: &str) -> Result<f64, String> {
-    let seconds: f64 = text
-        .parse()
-        .map_err(|_| format!("'{text}' is not a number of seconds"))?;
-    // The range also rules out NaN and infinity, so settings can convert without a panic.
-    if seconds > 0.0 && seconds <= crate::settings::MAX_TIMEOUT_SECS {
-        Ok(seconds)
-    } else {
-        Err(format!(
-            "'{text}' must be a number of seconds above 0 and at most {}",
-            crate::settings::MAX_TIMEOUT_SECS
-        ))
-    }
 }
 
 fn parse_mode(text: &str) -> Result<String, String> {

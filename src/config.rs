@@ -22,41 +22,37 @@ use serde::Deserialize;
 use toml::de::DeTable;
 
 use crate::secret::Secret;
+use crate::values::{AuthChoice, OnOff, Port, Protocol, Timeout, TlsMode};
 use position::Part;
 
 /// One account table. Every key is optional; the same shape serves `[defaults]` and `[accounts.NAME]`.
-/// Keys are the long option names with `_` for `-` (spec §8). Enumerated values (`protocol`, `tls`, `auth`)
-/// are stored lowercased; `tls_certcheck` takes `true`/`false` or the option's `"on"`/`"off"`.
+/// Keys are the long option names with `_` for `-` (spec §8). Values of a closed set (`protocol`, `tls`,
+/// `auth`, `tls_certcheck`), the port and the timeout are parsed into the types the command line uses
+/// ([`crate::values`]), case-insensitively.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Account {
     pub parent: Option<String>,
     #[serde(default, deserialize_with = "values::host")]
     pub host: Option<String>,
-    #[serde(default, deserialize_with = "values::port")]
-    pub port: Option<u16>,
+    pub port: Option<Port>,
     pub socket: Option<PathBuf>,
-    #[serde(default, deserialize_with = "values::protocol")]
-    pub protocol: Option<String>,
+    pub protocol: Option<Protocol>,
     #[serde(default, deserialize_with = "values::ehlo_name")]
     pub domain: Option<String>,
     #[serde(default, deserialize_with = "values::line")]
     pub source_address: Option<String>,
-    #[serde(default, deserialize_with = "values::timeout")]
-    pub timeout: Option<f64>,
-    #[serde(default, deserialize_with = "values::tls")]
-    pub tls: Option<String>,
+    pub timeout: Option<Timeout>,
+    pub tls: Option<TlsMode>,
     pub tls_trust_file: Option<PathBuf>,
     #[serde(default, deserialize_with = "values::fingerprint")]
     pub tls_fingerprint: Option<String>,
     pub tls_cert_file: Option<PathBuf>,
     pub tls_key_file: Option<PathBuf>,
-    #[serde(default, deserialize_with = "values::on_off")]
-    pub tls_certcheck: Option<bool>,
+    pub tls_certcheck: Option<OnOff>,
     #[serde(default, deserialize_with = "values::line")]
     pub tls_server_name: Option<String>,
-    #[serde(default, deserialize_with = "values::auth")]
-    pub auth: Option<String>,
+    pub auth: Option<AuthChoice>,
     #[serde(default, deserialize_with = "values::line")]
     pub user: Option<String>,
     #[serde(default, deserialize_with = "values::password")]

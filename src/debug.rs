@@ -6,6 +6,9 @@
 //! is a typed session on the established connection. Every command typed by the user goes through the
 //! engine's one writer, so the CR/LF/NUL check of RFC 5321 §2.3.8 and the redaction of AUTH secrets in
 //! the trace (RFC 4954 §4, catalogue item 22) apply here as everywhere.
+//!
+//! Imports the settings, the dialer (every mode here sets up its connection through `dial`) and the
+//! engine; never `app` or the command line.
 
 mod interactive;
 mod serverinfo;
@@ -15,44 +18,52 @@ pub use serverinfo::serverinfo;
 
 use std::io::{self, Write};
 
-use crate::app;
-use crate::cli::{self, Cli};
+use crate::dial::Plan;
 use crate::exit::{self, Exit};
 use crate::secret::Secret;
-use crate::settings::{Settings, TlsUse};
+use crate::settings::{Probe, Settings, TlsUse};
 use crate::smtp::command::Command;
 use crate::smtp::error::{Error, Stage};
 use crate::smtp::reply::{Reply, printable};
 use crate::smtp::session::{Session, Transaction};
 use crate::smtp::trace::Trace;
-use crate::smtp::transport;
-use crate::tls::{self, Tls};
+use crate::values::Stage as StopAt;
 
-/// One `--command`, `--verify` or `--expn`, in the order they are sent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Planned {
-    Typed(String),
-    Vrfy(String),
-    Expn(String),
+/// The command to send for a probe; `after_challenge`: the previous reply was a 334, so a typed line is a
+/// SASL response and is redacted in the trace (RFC 4954 §4).
+fn probe_command(probe: &Probe, after_challenge: bool) -> Command {
+    match probe {
+        Probe::Typed(line) => typed(line, after_challenge),
+        Probe::Vrfy(arg) => Command::Vrfy(arg.clone()),
+        Probe::Expn(arg) => Command::Expn(arg.clone()),
+    }
 }
 
-impl Planned {
-    fn option(&self) -> &'static str {
-        match self {
-            Planned::Typed(_) => "--command",
-            Planned::Vrfy(_) => "--verify",
-            Planned::Expn(_) => "--expn",
-        }
+/// Where a typed dialogue (`--command`, `--interactive`) stands after each reply.
+#[derive(Debug, Default)]
+pub(crate) struct Typing {
+    /// The last reply was a 334: the next line is a SASL response, redacted (RFC 4954 §4).
+    pub challenged: bool,
+    /// The last reply was a 421: the server is closing the channel, so no more commands and no QUIT
+    /// (RFC 5321 §3.8).
+    pub closed: bool,
+}
+
+impl Typing {
+    /// Send one command of the dialogue and note what its reply means for the next.
+    pub fn send(&mut self, session: &mut Session, command: Command) -> Result<Reply, Error> {
+        let stage = match &command {
+            Command::Raw(line) => stage_of(&verb_of(line)),
+            _ => Stage::Command,
+        };
+        let reply = session.command(command, stage)?;
+        self.note(&reply);
+        Ok(reply)
     }
 
-    /// The command to send; `after_challenge`: the previous reply was a 334, so this line is a SASL
-    /// response and is redacted in the trace (RFC 4954 §4).
-    fn command(&self, after_challenge: bool) -> Command {
-        match self {
-            Planned::Typed(line) => typed(line, after_challenge),
-            Planned::Vrfy(arg) => Command::Vrfy(arg.clone()),
-            Planned::Expn(arg) => Command::Expn(arg.clone()),
-        }
+    pub fn note(&mut self, reply: &Reply) {
+        self.challenged = reply.code == 334;
+        self.closed = reply.code == 421;
     }
 }
 
@@ -144,28 +155,15 @@ impl Tally {
 /// `--command`, `--verify`, `--expn`: check every command before connecting, then after greeting, EHLO,
 /// STARTTLS and AUTH as configured send each in turn and print its reply as `CODE text` on stdout, then
 /// QUIT. The `--command`s go first, then the `--verify`s, then the `--expn`s.
-pub fn commands(settings: &Settings, cli: &Cli) -> anyhow::Result<u8> {
-    let planned: Vec<Planned> = cli
-        .command
-        .iter()
-        .cloned()
-        .map(Planned::Typed)
-        .chain(cli.verify.iter().cloned().map(Planned::Vrfy))
-        .chain(cli.expn.iter().cloned().map(Planned::Expn))
-        .collect();
-    check_planned(&planned)?;
-
-    let mut session = app::establish(settings, Trace::stderr(settings.debug), false)?;
+pub fn commands(settings: &Settings, planned: &[Probe]) -> anyhow::Result<u8> {
+    check_planned(planned)?;
+    let mut session = Plan::new(settings, StopAt::Auth)?.dial(&mut ())?;
     let stdout = io::stdout();
     let mut out = stdout.lock();
     let mut tally = Tally::default();
-    let mut after_challenge = false;
-    for item in &planned {
-        let stage = match item {
-            Planned::Typed(line) => stage_of(&verb_of(line)),
-            _ => Stage::Command,
-        };
-        let reply = match session.command(item.command(after_challenge), stage) {
+    let mut typing = Typing::default();
+    for item in planned {
+        let reply = match typing.send(&mut session, probe_command(item, typing.challenged)) {
             Ok(reply) => reply,
             Err(e) => {
                 session.quit();
@@ -175,13 +173,11 @@ pub fn commands(settings: &Settings, cli: &Cli) -> anyhow::Result<u8> {
         writeln!(out, "{}", reply_text(&reply))?;
         out.flush()?;
         tally.add(&reply);
-        after_challenge = reply.code == 334;
-        if reply.code == 421 {
-            // RFC 5321 §3.8: the server is closing the channel; no more commands, no QUIT.
+        if typing.closed {
             session.into_trace();
             return Ok(exit::TEMPFAIL);
         }
-        if matches!(item, Planned::Typed(line) if verb_of(line) == "QUIT") {
+        if matches!(item, Probe::Typed(line) if verb_of(line) == "QUIT") {
             session.into_trace();
             return Ok(tally.status());
         }
@@ -205,9 +201,9 @@ pub fn commands(settings: &Settings, cli: &Cli) -> anyhow::Result<u8> {
 
 /// Every planned command must be sendable before anything is sent (spec §3: CR, LF and NUL are refused,
 /// exit 65); an empty `--command` or a typed STARTTLS is a usage error.
-fn check_planned(planned: &[Planned]) -> anyhow::Result<()> {
+fn check_planned(planned: &[Probe]) -> anyhow::Result<()> {
     for (n, item) in planned.iter().enumerate() {
-        if let Planned::Typed(line) = item {
+        if let Probe::Typed(line) = item {
             if line.trim().is_empty() {
                 return Err(Exit::usage("--command needs a command, e.g. --command NOOP").into());
             }
@@ -216,7 +212,7 @@ fn check_planned(planned: &[Planned]) -> anyhow::Result<()> {
             }
         }
         // The message names the faulty part but never repeats the value, which may be a credential.
-        item.command(false).validate().map_err(|e| {
+        probe_command(item, false).validate().map_err(|e| {
             Exit::data(format!(
                 "{} (command {} of {}): {e}",
                 item.option(),
@@ -228,91 +224,50 @@ fn check_planned(planned: &[Planned]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The TLS configuration this connection needs, read and checked before connecting (catalogue A9).
-fn tls_config(settings: &Settings, inspect: bool) -> anyhow::Result<Option<Tls>> {
-    match settings.tls {
-        TlsUse::None => Ok(None),
-        TlsUse::StartTls | TlsUse::Implicit => {
-            Ok(Some(tls::configure(&settings.tls_options, inspect)?))
-        }
-    }
-}
-
-/// Run one step; when it fails, end the session (QUIT if it is still in step) and give the error.
-fn step(session: Session, result: Result<(), Error>) -> anyhow::Result<Session> {
-    match result {
-        Ok(()) => Ok(session),
-        Err(e) => {
-            session.quit();
-            Err(e.into())
-        }
-    }
-}
-
 /// `--quit-after STAGE`: the normal dialogue up to STAGE, then a clean QUIT; no message is sent. After
 /// `connect` there is no greeting yet, so the connection is just closed. `tx` is the envelope, needed for
 /// `mail` and `rcpt` only. Prints nothing on stdout; the trace shows the dialogue.
 pub fn quit_after(
     settings: &Settings,
-    stage: cli::Stage,
+    stage: StopAt,
     tx: Option<&Transaction>,
 ) -> anyhow::Result<u8> {
-    use cli::Stage as S;
-    if stage == S::Starttls && settings.tls == TlsUse::None {
+    if stage == StopAt::Starttls && settings.tls.mode == TlsUse::None {
         return Err(Exit::usage(
             "--quit-after starttls, but TLS is not in use (--tls off, or --tls auto for a loopback host); use \
              --tls starttls",
         )
         .into());
     }
-    if stage == S::Auth && settings.auth.is_none() {
+    if stage == StopAt::Auth && settings.auth.login.is_none() {
         return Err(Exit::usage(
             "--quit-after auth, but no credentials are configured (--user, or user in the configuration)",
         )
         .into());
     }
-    let trace = Trace::stderr(settings.debug);
-    match stage {
-        S::Connect => {
-            let mut trace = trace;
-            app::trace_connect(settings, &mut trace);
-            let stream = transport::connect(
-                &settings.endpoint,
-                settings.source_address,
-                settings.timeout,
-            )?;
-            drop(stream);
+    if stage >= StopAt::Mail && tx.is_none() {
+        return Err(Exit::usage("--quit-after mail and rcpt need the envelope").into());
+    }
+    let plan = Plan::new(settings, stage)?;
+    match (stage, tx) {
+        (StopAt::Connect, _) => {
+            let mut trace = Trace::stderr(settings.logging.debug);
+            drop(plan.connect(&mut trace)?);
         }
-        S::Greeting | S::Ehlo | S::Starttls => {
-            // STARTTLS's configuration (and the system roots) only when it will be used.
-            let tls = if settings.tls == TlsUse::Implicit || stage == S::Starttls {
-                tls_config(settings, false)?
-            } else {
-                None
+        (StopAt::Mail | StopAt::Rcpt, Some(tx)) => {
+            let mut session = plan.dial(&mut ())?;
+            let refused = match session.envelope_only(tx, stage == StopAt::Rcpt) {
+                Ok(refused) => refused,
+                Err(e) => {
+                    session.quit();
+                    return Err(e.into());
+                }
             };
-            let mut session = app::open(settings, trace, tls.as_ref())?;
-            if stage >= S::Ehlo {
-                let result = session.hello();
-                session = step(session, result)?;
-            }
-            if let (S::Starttls, TlsUse::StartTls, Some(tls)) = (stage, settings.tls, &tls) {
-                let result = session.starttls(tls);
-                session = step(session, result)?;
-            }
             session.quit();
-        }
-        S::Auth => {
-            app::establish(settings, trace, false)?.quit();
-        }
-        S::Mail | S::Rcpt => {
-            let tx =
-                tx.ok_or_else(|| Exit::usage("--quit-after mail and rcpt need the envelope"))?;
-            let mut session = app::establish(settings, trace, false)?;
-            let result = session.envelope_only(tx, stage == S::Rcpt);
-            let mut refused = Vec::new();
-            let result = result.map(|partial| refused = partial);
-            step(session, result)?.quit();
             return Ok(report_partial_refusal(tx, &refused));
+        }
+        _ => {
+            plan.dial(&mut ())?.quit();
         }
     }
     Ok(exit::OK)

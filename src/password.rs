@@ -5,11 +5,40 @@
 //! the secret).
 
 use std::io::IsTerminal;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use crate::exit::Exit;
 use crate::secret::Secret;
+
+/// Where the password comes from, chosen when the settings are resolved (spec §5 order) and read only
+/// just before connecting, so that `--pretend` and a run that fails earlier never run the command.
+#[derive(Debug, Clone)]
+pub enum PasswordSource {
+    /// `password_command`.
+    Command(String),
+    /// The configuration file's `password`.
+    File(Secret),
+    /// `~/.netrc`, then a prompt when it has no entry for the host and user.
+    Netrc(PathBuf),
+    /// A prompt on the terminal (no home directory, so no `~/.netrc`).
+    Prompt,
+}
+
+impl PasswordSource {
+    /// The secret for `user` at `host`.
+    pub fn fetch(&self, user: &str, host: &str) -> Result<Secret, Exit> {
+        match self {
+            PasswordSource::Command(command) => from_command(command),
+            PasswordSource::File(secret) => Ok(secret.clone()),
+            PasswordSource::Netrc(path) => match from_netrc(path, host, user) {
+                Some(secret) => Ok(secret),
+                None => prompt(user, host),
+            },
+            PasswordSource::Prompt => prompt(user, host),
+        }
+    }
+}
 
 /// Run `command` and take the first line of its output.
 pub fn from_command(command: &str) -> Result<Secret, Exit> {

@@ -17,14 +17,7 @@ use base64::engine::general_purpose::{STANDARD, STANDARD_PAD_INDIFFERENT};
 use mailsend::secret::Secret;
 use mailsend::smtp::auth::{Credentials, Exchange, Mechanism};
 
-const MECHANISMS: [Mechanism; 6] = [
-    Mechanism::Plain,
-    Mechanism::Login,
-    Mechanism::CramMd5,
-    Mechanism::ScramSha256,
-    Mechanism::XOAuth2,
-    Mechanism::OAuthBearer,
-];
+const MECHANISMS: [Mechanism; 6] = Mechanism::ALL;
 
 const MAX_ROUNDS: u32 = 64;
 

@@ -3,6 +3,7 @@
 use std::os::unix::fs::{PermissionsExt, symlink};
 
 use super::*;
+use crate::values::Mechanism;
 
 const PATH: &str = "/home/a/.config/mailsend/config.toml";
 const EXAMPLE: &str = include_str!("../../config.example.toml");
@@ -24,13 +25,13 @@ fn example_parses_and_resolves() {
     let work = config.resolve(None).expect("default account");
     assert_eq!(work.name.as_deref(), Some("work"));
     assert_eq!(work.account.host.as_deref(), Some("smtp.example.org"));
-    assert_eq!(work.account.port, Some(587));
-    assert_eq!(work.account.tls.as_deref(), Some("auto"));
+    assert_eq!(work.account.port, Port::new(587));
+    assert_eq!(work.account.tls, Some(TlsMode::Auto));
     assert_eq!(work.sources["port"], "[accounts.base] via parent");
     assert_eq!(config.aliases["default"], "admin@example.org");
     let local = config.resolve(Some("local")).expect("local account");
-    assert_eq!(local.account.protocol.as_deref(), Some("lmtp"));
-    assert_eq!(local.account.tls.as_deref(), Some("off"));
+    assert_eq!(local.account.protocol, Some(Protocol::Lmtp));
+    assert_eq!(local.account.tls, Some(TlsMode::Off));
 }
 
 /// The example's lines of the form `key = value` or `# key = value`, with the `# ` removed.
@@ -95,10 +96,10 @@ fn account_beats_parent_beats_grandparent_beats_defaults() {
     let config = parse(CHAIN).expect("valid");
     let r = config.resolve(Some("work")).expect("resolves");
     assert_eq!(r.account.user.as_deref(), Some("me@example.org"));
-    assert_eq!(r.account.port, Some(587));
+    assert_eq!(r.account.port, Port::new(587));
     assert_eq!(r.account.host.as_deref(), Some("root.example"));
-    assert_eq!(r.account.tls.as_deref(), Some("implicit"));
-    assert_eq!(r.account.timeout, Some(30.0));
+    assert_eq!(r.account.tls, Some(TlsMode::Implicit));
+    assert_eq!(r.account.timeout, Timeout::new(30.0));
     assert_eq!(r.account.debug, Some(1));
     assert_eq!(r.account.parent.as_deref(), Some("base"));
     let expected = [
@@ -362,17 +363,17 @@ fn enumerated_values_are_case_insensitive_and_stored_lowercase() {
                 tls_certcheck = \"Off\"\ntimeout = 2.5\nport = 65535\ndebug = 2\n\
                 tls_fingerprint = \"3a5f0c119b2e47d860a17ce4931b55c08e2df6493b70aa1e9cd2648f05b3e711\"\n";
     let d = parse(text).expect("valid").defaults;
-    assert_eq!(d.tls.as_deref(), Some("starttls"));
-    assert_eq!(d.auth.as_deref(), Some("cram-md5"));
-    assert_eq!(d.protocol.as_deref(), Some("lmtp"));
-    assert_eq!(d.tls_certcheck, Some(false));
-    assert_eq!(d.timeout, Some(2.5));
-    assert_eq!(d.port, Some(65535));
+    assert_eq!(d.tls, Some(TlsMode::Starttls));
+    assert_eq!(d.auth, Some(AuthChoice::Only(Mechanism::CramMd5)));
+    assert_eq!(d.protocol, Some(Protocol::Lmtp));
+    assert_eq!(d.tls_certcheck, Some(OnOff::Off));
+    assert_eq!(d.timeout, Timeout::new(2.5));
+    assert_eq!(d.port, Port::new(65535));
     assert_eq!(d.debug, Some(2));
     let on = parse("[defaults]\ntls_certcheck = \"ON\"\n").expect("valid");
-    assert_eq!(on.defaults.tls_certcheck, Some(true));
+    assert_eq!(on.defaults.tls_certcheck, Some(OnOff::On));
     let boolean = parse("[defaults]\ntls_certcheck = false\n").expect("valid");
-    assert_eq!(boolean.defaults.tls_certcheck, Some(false));
+    assert_eq!(boolean.defaults.tls_certcheck, Some(OnOff::Off));
 }
 
 #[test]

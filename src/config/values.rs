@@ -3,9 +3,10 @@
 //!
 //! Every function here is a serde `deserialize_with` hook returning `Some(value)`; TOML has no null, so a
 //! present key is always `Some`, and `#[serde(default)]` gives `None` for an absent one. Each hook takes the
-//! value as a [`toml::Value`] first, so the error text is ours ("expected auto, off, starttls or implicit")
+//! value as a [`toml::Value`] first, so the error text is ours ("expected 0, 1 or 2, not 3")
 //! rather than serde's type jargon. The key name and table are added by the caller, which knows the span.
-//! Enumerated values are stored lowercased so that later code compares them exactly.
+//! The values the command line shares (timeout, port, TLS mode, protocol, auth, on/off) are parsed by their
+//! own types in [`crate::values`]; the hooks here are for the keys only the file has, or checks beyond a type.
 
 use serde::Deserialize as _;
 use serde::de::{Deserializer, Error as _};
@@ -14,68 +15,6 @@ use toml::Value;
 use crate::log::{Facility, Syslog};
 use crate::message::envelope::parse_address_list;
 use crate::secret::Secret;
-
-/// One of a fixed set of words, case-insensitive; stored lowercased.
-fn choice<'de, D: Deserializer<'de>>(
-    d: D,
-    allowed: &[&str],
-    expected: &str,
-) -> Result<Option<String>, D::Error> {
-    let value = Value::deserialize(d)?;
-    if let Value::String(s) = &value {
-        let lower = s.to_ascii_lowercase();
-        if allowed.contains(&lower.as_str()) {
-            return Ok(Some(lower));
-        }
-    }
-    Err(D::Error::custom(format!(
-        "expected {expected}, not {value}"
-    )))
-}
-
-pub(super) fn protocol<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    choice(d, &["smtp", "lmtp"], "smtp or lmtp")
-}
-
-pub(super) fn tls<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    choice(
-        d,
-        &["auto", "off", "starttls", "implicit"],
-        "auto, off, starttls or implicit",
-    )
-}
-
-/// The mechanisms of spec §5; `on` and `off` select automatic choice or none.
-pub(super) fn auth<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    choice(
-        d,
-        &[
-            "on",
-            "off",
-            "plain",
-            "login",
-            "cram-md5",
-            "scram-sha-256",
-            "xoauth2",
-            "oauthbearer",
-        ],
-        "on, off, plain, login, cram-md5, scram-sha-256, xoauth2 or oauthbearer",
-    )
-}
-
-/// `tls_certcheck` mirrors the `--tls-certcheck on|off` option, so both TOML booleans and the option's
-/// words are accepted.
-pub(super) fn on_off<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
-    let value = Value::deserialize(d)?;
-    match &value {
-        Value::Boolean(b) => Ok(Some(*b)),
-        Value::String(s) if s.eq_ignore_ascii_case("on") => Ok(Some(true)),
-        Value::String(s) if s.eq_ignore_ascii_case("off") => Ok(Some(false)),
-        _ => Err(D::Error::custom(format!(
-            "expected true, false, \"on\" or \"off\", not {value}"
-        ))),
-    }
-}
 
 /// `syslog`: a boolean (`true` logs to the mail facility), `"on"`/`"off"`, or one of msmtp's facility
 /// names (`"LOG_MAIL"`, `"LOG_LOCAL0"`, ...; issue 10, point 21).
@@ -96,46 +35,12 @@ pub(super) fn syslog<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Syslog>, 
     }
 }
 
-pub(super) fn port<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u16>, D::Error> {
-    let value = Value::deserialize(d)?;
-    match &value {
-        Value::Integer(n) => match u16::try_from(*n) {
-            Ok(port) if port != 0 => Ok(Some(port)),
-            _ => Err(D::Error::custom(format!(
-                "expected a port number from 1 to 65535, not {n}"
-            ))),
-        },
-        _ => Err(D::Error::custom(format!(
-            "expected a port number from 1 to 65535, not {value}"
-        ))),
-    }
-}
-
 /// Debug levels of spec §6.
 pub(super) fn debug<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u8>, D::Error> {
     let value = Value::deserialize(d)?;
     match &value {
         Value::Integer(n @ 0..=2) => Ok(u8::try_from(*n).ok()),
         _ => Err(D::Error::custom(format!("expected 0, 1 or 2, not {value}"))),
-    }
-}
-
-/// Seconds, integer or fractional; zero, negative, infinite and NaN would disable or break the bound on
-/// every wait for the server that spec §1 `--timeout` promises.
-pub(super) fn timeout<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
-    let value = Value::deserialize(d)?;
-    #[allow(clippy::cast_precision_loss)] // a timeout of 2^53 seconds is as good as exact
-    let seconds = match &value {
-        Value::Integer(n) => Some(*n as f64),
-        Value::Float(f) => Some(*f),
-        _ => None,
-    };
-    match seconds {
-        Some(s) if s > 0.0 && s <= crate::settings::MAX_TIMEOUT_SECS => Ok(Some(s)),
-        _ => Err(D::Error::custom(format!(
-            "expected a number of seconds greater than 0 and at most {}, not {value}",
-            crate::settings::MAX_TIMEOUT_SECS
-        ))),
     }
 }
 
@@ -152,7 +57,7 @@ pub(super) fn line<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D:
 /// The `domain` key (the EHLO argument): the same rule as `--domain` (issue 10, point 16).
 pub(super) fn ehlo_name<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     match line(d)? {
-        Some(s) => crate::settings::check_ehlo_name(&s)
+        Some(s) => crate::values::check_ehlo_name(&s)
             .map(|()| Some(s))
             .map_err(D::Error::custom),
         None => Ok(None),

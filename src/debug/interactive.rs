@@ -1,4 +1,4 @@
-//! `--interactive` (issue 7): an SMTP session typed by hand on the connection `app::establish` set up
+//! `--interactive` (issue 7): an SMTP session typed by hand on the connection the dialer set up
 //! (greeting, EHLO, STARTTLS and AUTH as configured). Each line typed is sent as a command through the
 //! engine's one writer and its reply shown: by the trace at `--debug 1` and 2, else as `CODE text` on
 //! stdout. `DATA` answered 354 reads the message body up to a lone `.` and sends it dot-stuffed with
@@ -20,8 +20,8 @@ use rustyline::history::DefaultHistory;
 use rustyline::validate::Validator;
 use rustyline::{ColorMode, Config, Editor, Helper};
 
-use super::{TYPED_STARTTLS, reply_text, typed, verb_of};
-use crate::app;
+use super::{TYPED_STARTTLS, Typing, reply_text, typed, verb_of};
+use crate::dial::Plan;
 use crate::exit::{self, Exit};
 use crate::secret::Secret;
 use crate::settings::Settings;
@@ -29,7 +29,7 @@ use crate::smtp::command::Command;
 use crate::smtp::error::Stage;
 use crate::smtp::reply::Reply;
 use crate::smtp::session::Session;
-use crate::smtp::trace::Trace;
+use crate::values::Stage as StopAt;
 
 /// Shows each typed character as `*` while on: the line answers a 334 and holds a credential.
 struct Masking {
@@ -85,18 +85,20 @@ pub fn interactive(settings: &Settings) -> anyhow::Result<u8> {
     let mut editor: Editor<Masking, DefaultHistory> = Editor::with_config(config)
         .map_err(|e| Exit::io(format!("cannot use the terminal: {e}")))?;
     editor.set_helper(Some(Masking { on: false }));
-    let session = app::establish(settings, Trace::stderr(settings.debug), false)?;
+    let session = Plan::new(settings, StopAt::Auth)?.dial(&mut ())?;
     let console = Console {
         editor,
         session,
-        show: settings.debug == 0,
+        typing: Typing::default(),
+        show: settings.logging.debug == 0,
     };
-    console.run(&settings.endpoint.to_string())
+    console.run(&settings.server.endpoint.to_string())
 }
 
 struct Console {
     editor: Editor<Masking, DefaultHistory>,
     session: Session,
+    typing: Typing,
     /// `--debug 0`: the trace is silent, so each reply is printed here.
     show: bool,
 }
@@ -109,8 +111,8 @@ impl Console {
             "connected to {endpoint}; type SMTP commands; DATA reads a message up to a line holding a single \
              \".\"; Ctrl-D sends QUIT"
         ));
-        let mut challenged = false;
         loop {
+            let challenged = self.typing.challenged;
             let prompt = if challenged { "auth> " } else { "smtp> " };
             let line = match self.read(prompt, challenged)? {
                 Input::Line(line) => line,
@@ -143,7 +145,7 @@ impl Console {
             if !secret {
                 let _ = self.editor.add_history_entry(line.as_str());
             }
-            let reply = match self.session.command(command, super::stage_of(&verb)) {
+            let reply = match self.typing.send(&mut self.session, command) {
                 Ok(reply) => reply,
                 Err(e) if self.session.is_broken() => return Err(e.into()),
                 Err(e) => {
@@ -152,12 +154,11 @@ impl Console {
                 }
             };
             self.show_reply(&reply);
-            if reply.code == 421 {
+            if self.typing.closed {
                 note("the server closed the connection (421)");
                 return Ok(exit::TEMPFAIL);
             }
-            challenged = reply.code == 334;
-            if challenged {
+            if self.typing.challenged {
                 note(
                     "the server asks for an AUTH response (334): it is masked, kept out of the history and \
                      shown as <redacted> in the trace; a single * cancels",
@@ -208,7 +209,8 @@ impl Console {
         }
         let reply = self.session.send_data(&mut &body[..])?;
         self.show_reply(&reply);
-        if reply.code == 421 {
+        self.typing.note(&reply);
+        if self.typing.closed {
             note("the server closed the connection (421)");
             return Ok(Some(exit::TEMPFAIL));
         }

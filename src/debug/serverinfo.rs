@@ -10,44 +10,73 @@
 
 use std::io::{self, Write};
 
+use crate::dial::{Observer, Plan};
 use crate::exit;
 use crate::settings::{Settings, TlsUse};
 use crate::smtp::auth::{AUTO_ORDER, Mechanism};
 use crate::smtp::capabilities::Capabilities;
-use crate::smtp::trace::{Trace, sanitize};
+use crate::smtp::session::Session;
+use crate::smtp::trace::sanitize;
 use crate::tls::{PeerInfo, Verification};
+use crate::values::Stage;
+
+/// What the dialer shows on its way: the greeting, and the capabilities before TLS while they are the
+/// server's first answer (what was learnt so far stays on the screen if STARTTLS fails).
+struct Report<W: Write> {
+    out: W,
+    tls: TlsUse,
+    before_tls: Option<Capabilities>,
+}
+
+impl<W: Write> Observer for Report<W> {
+    fn reached(&mut self, stage: Stage, session: &Session) -> anyhow::Result<()> {
+        match stage {
+            Stage::Greeting => writeln!(self.out, "greeting: {}", session.greeting())?,
+            Stage::Ehlo if self.tls == TlsUse::StartTls => {
+                let caps = session.capabilities().clone();
+                write_capabilities(&mut self.out, "before TLS", &caps)?;
+                self.out.flush()?;
+                self.before_tls = Some(caps);
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
 
 /// `--serverinfo`: the report on stdout; 0, or 76 when the certificate failed verification.
 pub fn serverinfo(settings: &Settings) -> anyhow::Result<u8> {
-    let tls = super::tls_config(settings, true)?;
-    let stdout = io::stdout();
-    let mut out = stdout.lock();
-    writeln!(out, "server: {}", sanitize(&settings.endpoint.to_string()))?;
-    let session = crate::app::open(settings, Trace::stderr(settings.debug), tls.as_ref())?;
-    writeln!(out, "greeting: {}", session.greeting())?;
-    let mut session = {
-        let mut session = session;
-        let result = session.hello();
-        super::step(session, result)?
+    let plan = Plan::inspect(settings)?;
+    let mut report = Report {
+        out: io::stdout().lock(),
+        tls: settings.tls.mode,
+        before_tls: None,
     };
-    let first = session.capabilities().clone();
-    let mut after_tls = None;
-    match (settings.tls, &tls) {
-        (TlsUse::StartTls, Some(tls)) => {
-            write_capabilities(&mut out, "before TLS", &first)?;
-            // What was learnt so far stays on the screen if STARTTLS fails.
-            out.flush()?;
-            let result = session.starttls(tls);
-            session = super::step(session, result)?;
-            let caps = session.capabilities().clone();
-            write_capabilities(&mut out, "after TLS", &caps)?;
-            after_tls = Some(caps);
+    let endpoint = settings.server.endpoint.to_string();
+    writeln!(report.out, "server: {}", sanitize(&endpoint))?;
+    let session = plan.dial(&mut report)?;
+    let Report {
+        mut out,
+        before_tls,
+        ..
+    } = report;
+    let now = session.capabilities().clone();
+    let (first, after_tls) = match before_tls {
+        Some(first) => {
+            write_capabilities(&mut out, "after TLS", &now)?;
+            (first, Some(now))
         }
-        (TlsUse::Implicit, _) => write_capabilities(&mut out, "TLS", &first)?,
-        _ => write_capabilities(&mut out, "no TLS", &first)?,
-    }
+        None => {
+            let when = match settings.tls.mode {
+                TlsUse::Implicit => "TLS",
+                _ => "no TLS",
+            };
+            write_capabilities(&mut out, when, &now)?;
+            (now, None)
+        }
+    };
     let info = session.tls_info().cloned();
-    write_tls(&mut out, settings.tls, info.as_ref())?;
+    write_tls(&mut out, settings.tls.mode, info.as_ref())?;
     write_extensions(
         &mut out,
         settings,
@@ -177,7 +206,7 @@ fn extension_use(
         "DSN" => "yes (NOTIFY=, RET=, ENVID= from -N, -R, -V, RFC 3461)".to_owned(),
         "CHUNKING" => "yes (BDAT instead of DATA, RFC 3030)".to_owned(),
         "ENHANCEDSTATUSCODES" => "yes (the codes are shown in messages, RFC 2034)".to_owned(),
-        "STARTTLS" => match settings.tls {
+        "STARTTLS" => match settings.tls.mode {
             TlsUse::StartTls => "yes (used on this connection, RFC 3207)".to_owned(),
             _ => "yes with --tls starttls (not used on this connection, RFC 3207)".to_owned(),
         },
@@ -190,7 +219,7 @@ fn extension_use(
 fn auth_use(offered: &[String], settings: &Settings, tls_active: bool) -> String {
     let is_offered = |m: Mechanism| offered.iter().any(|o| o.eq_ignore_ascii_case(m.name()));
     let auto = AUTO_ORDER.iter().copied().find(|m| is_offered(*m));
-    let mut text = match settings.auth.as_ref().map(|a| a.mechanism) {
+    let mut text = match settings.auth.login.as_ref().map(|a| a.mechanism) {
         Some(Some(m)) if is_offered(m) => format!("yes ({}, as --auth asks)", m.name()),
         Some(Some(m)) => format!("no (--auth {} is not offered)", m.name()),
         Some(None) => match auto {
@@ -208,7 +237,7 @@ fn auth_use(offered: &[String], settings: &Settings, tls_active: bool) -> String
             ),
         },
     };
-    if !tls_active && !settings.allow_plaintext_auth {
+    if !tls_active && !settings.auth.allow_plaintext {
         text.push_str("; only over TLS or with --allow-plaintext-auth");
     }
     text
@@ -302,18 +331,18 @@ mod tests {
             auth_use(&offered, &settings, true),
             "no (no credentials configured; with --user it would use CRAM-MD5)"
         );
-        settings.auth = Some(crate::debug::tests::auth(None));
+        settings.auth.login = Some(crate::debug::tests::login(None));
         assert_eq!(
             auth_use(&offered, &settings, true),
             "yes (CRAM-MD5, the first offered of SCRAM-SHA-256, CRAM-MD5, PLAIN, LOGIN)"
         );
-        settings.auth = Some(crate::debug::tests::auth(Some(Mechanism::XOAuth2)));
+        settings.auth.login = Some(crate::debug::tests::login(Some(Mechanism::XOAuth2)));
         assert_eq!(
             auth_use(&offered, &settings, false),
             "no (--auth XOAUTH2 is not offered); only over TLS or with --allow-plaintext-auth"
         );
-        settings.allow_plaintext_auth = true;
-        settings.auth = Some(crate::debug::tests::auth(Some(Mechanism::Plain)));
+        settings.auth.allow_plaintext = true;
+        settings.auth.login = Some(crate::debug::tests::login(Some(Mechanism::Plain)));
         assert_eq!(
             auth_use(&offered, &settings, false),
             "yes (PLAIN, as --auth asks)"
@@ -342,7 +371,7 @@ mod tests {
     #[test]
     fn extensions_cover_both_lists_and_judge_auth_after_tls() {
         let mut settings = crate::debug::tests::settings();
-        settings.tls = TlsUse::StartTls;
+        settings.tls.mode = TlsUse::StartTls;
         let before = caps(&["STARTTLS", "SIZE 100"]);
         let after = caps(&["SIZE 200", "AUTH PLAIN"]);
         let mut out = Vec::new();

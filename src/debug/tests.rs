@@ -2,70 +2,84 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::*;
-use crate::settings::AuthSettings;
+use crate::password::PasswordSource;
+use crate::settings::{Auth, EnvelopePolicy, Input, Logging, Login, Mode, Server, TlsSettings};
 use crate::smtp::auth::Mechanism;
 use crate::smtp::transport::Endpoint;
 use crate::tls::TlsOptions;
+use crate::values::{Protocol, TlsMode};
 
 /// Settings for a plaintext loopback server, as `--host 127.0.0.1` resolves them.
 pub(crate) fn settings() -> Settings {
     Settings {
-        endpoint: Endpoint::Tcp {
-            host: "127.0.0.1".into(),
-            port: 25,
+        mode: Mode::Send,
+        server: Server {
+            endpoint: Endpoint::Tcp {
+                host: "127.0.0.1".into(),
+                port: 25,
+            },
+            protocol: Protocol::Smtp,
+            domain: Some("client.example".into()),
+            source_address: None,
+            timeout: Duration::from_secs(5),
+            final_timeout: Duration::from_secs(5),
         },
-        lmtp: false,
-        domain: Some("client.example".into()),
-        source_address: None,
-        timeout: Duration::from_secs(5),
-        final_timeout: Duration::from_secs(5),
-        tls: TlsUse::None,
-        tls_options: TlsOptions {
-            server_name: "127.0.0.1".into(),
-            trust_file: None,
-            fingerprint: None,
-            cert_file: None,
-            key_file: None,
-            certcheck: true,
+        tls: TlsSettings {
+            requested: TlsMode::Auto,
+            mode: TlsUse::None,
+            options: TlsOptions {
+                server_name: "127.0.0.1".into(),
+                trust_file: None,
+                fingerprint: None,
+                cert_file: None,
+                key_file: None,
+                certcheck: true,
+            },
         },
-        auth: None,
-        allow_plaintext_auth: false,
-        no_initial_response: false,
-        debug: 0,
-        from: None,
-        full_name: None,
-        maildomain: None,
-        default_domain: "client.example".into(),
-        default_sender: crate::settings::DefaultSender::from_login(
-            Some(&("tester".into(), "$USER")),
-            "client.example",
-        ),
-        aliases: BTreeMap::new(),
-        qualify_headers: false,
-        add_missing_from: true,
-        add_missing_date: true,
-        add_missing_message_id: true,
-        read_recipients: false,
-        body_type: None,
-        dsn_notify: None,
-        dsn_ret: None,
-        dsn_envid: None,
-        recipients: Vec::new(),
-        input: None,
-        dot_ends_input: false,
-        logfile: None,
-        syslog: None,
-        netrc: None,
+        auth: Auth {
+            login: None,
+            allow_plaintext: false,
+            initial_response: true,
+        },
+        envelope: EnvelopePolicy {
+            from: None,
+            full_name: None,
+            maildomain: None,
+            default_domain: "client.example".into(),
+            default_sender: crate::settings::DefaultSender::from_login(
+                Some(&("tester".into(), "$USER")),
+                "client.example",
+            ),
+            aliases: BTreeMap::new(),
+            qualify_headers: false,
+            add_missing_from: true,
+            add_missing_date: true,
+            add_missing_message_id: true,
+            read_recipients: false,
+            body_type: None,
+            dsn_notify: None,
+            dsn_ret: None,
+            dsn_envid: None,
+            recipients: Vec::new(),
+        },
+        input: Input {
+            path: None,
+            dot_ends_input: false,
+        },
+        logging: Logging {
+            debug: 0,
+            logfile: None,
+            syslog: None,
+        },
         origins: Vec::new(),
     }
 }
 
-pub(crate) fn auth(mechanism: Option<Mechanism>) -> AuthSettings {
-    AuthSettings {
+pub(crate) fn login(mechanism: Option<Mechanism>) -> Login {
+    Login {
         mechanism,
         user: "u".into(),
-        password_command: None,
-        password: Some(Secret::new("p")),
+        password: PasswordSource::File(Secret::new("p")),
     }
 }
 
@@ -153,20 +167,20 @@ fn code_of(result: anyhow::Result<()>) -> u8 {
 #[test]
 fn planned_commands_are_checked_before_connecting() {
     let ok = vec![
-        Planned::Typed("NOOP".into()),
-        Planned::Vrfy("bob".into()),
-        Planned::Expn("staff".into()),
+        Probe::Typed("NOOP".into()),
+        Probe::Vrfy("bob".into()),
+        Probe::Expn("staff".into()),
     ];
     assert_eq!(code_of(check_planned(&ok)), exit::OK);
     for bad in [
-        Planned::Typed("NOOP\r\nRSET".into()),
-        Planned::Typed("NOOP\nRSET".into()),
-        Planned::Typed("NOOP\0".into()),
-        Planned::Vrfy("bob\r\nDATA".into()),
-        Planned::Expn("x\ny".into()),
-        Planned::Typed("AUTH PLAIN se\ncret".into()),
+        Probe::Typed("NOOP\r\nRSET".into()),
+        Probe::Typed("NOOP\nRSET".into()),
+        Probe::Typed("NOOP\0".into()),
+        Probe::Vrfy("bob\r\nDATA".into()),
+        Probe::Expn("x\ny".into()),
+        Probe::Typed("AUTH PLAIN se\ncret".into()),
     ] {
-        let result = check_planned(&[Planned::Typed("NOOP".into()), bad.clone()]);
+        let result = check_planned(&[Probe::Typed("NOOP".into()), bad.clone()]);
         let message = result
             .as_ref()
             .map_err(|e| e.to_string())
@@ -184,11 +198,11 @@ fn planned_commands_are_checked_before_connecting() {
 #[test]
 fn empty_commands_and_typed_starttls_are_usage_errors() {
     assert_eq!(
-        code_of(check_planned(&[Planned::Typed(" ".into())])),
+        code_of(check_planned(&[Probe::Typed(" ".into())])),
         exit::USAGE
     );
     assert_eq!(
-        code_of(check_planned(&[Planned::Typed("starttls".into())])),
+        code_of(check_planned(&[Probe::Typed("starttls".into())])),
         exit::USAGE
     );
 }
@@ -202,11 +216,8 @@ fn stop_points_that_cannot_be_reached_are_usage_errors() {
     };
     // Neither connects: both are refused before any connection is tried.
     assert_eq!(
-        code(quit_after(&settings, cli::Stage::Starttls, None)),
+        code(quit_after(&settings, StopAt::Starttls, None)),
         exit::USAGE
     );
-    assert_eq!(
-        code(quit_after(&settings, cli::Stage::Auth, None)),
-        exit::USAGE
-    );
+    assert_eq!(code(quit_after(&settings, StopAt::Auth, None)), exit::USAGE);
 }

@@ -16,16 +16,9 @@ use base64::engine::general_purpose::{STANDARD, STANDARD_PAD_INDIFFERENT};
 use hmac::{Hmac, KeyInit, Mac};
 use std::fmt;
 
-/// A SASL mechanism this client implements.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mechanism {
-    ScramSha256,
-    CramMd5,
-    Plain,
-    Login,
-    XOAuth2,
-    OAuthBearer,
-}
+/// The mechanisms and their names live with the other setting values, so that the command line, the
+/// configuration file and the engine share one list.
+pub use crate::values::Mechanism;
 
 /// `--auth on` preference (spec §5): the strongest first. XOAUTH2 and OAUTHBEARER need a token rather
 /// than a password, so they are used only when named with `--auth MECH`.
@@ -39,41 +32,6 @@ pub const AUTO_ORDER: [Mechanism; 4] = [
 /// The number of 334 challenges one AUTH may answer (smtplib's `_MAXCHALLENGE`, catalogue C.21); the
 /// session enforces it.
 pub const MAX_CHALLENGES: usize = 5;
-
-impl Mechanism {
-    /// The name as it appears in the EHLO AUTH list and the AUTH command.
-    pub fn name(self) -> &'static str {
-        match self {
-            Mechanism::ScramSha256 => "SCRAM-SHA-256",
-            Mechanism::CramMd5 => "CRAM-MD5",
-            Mechanism::Plain => "PLAIN",
-            Mechanism::Login => "LOGIN",
-            Mechanism::XOAuth2 => "XOAUTH2",
-            Mechanism::OAuthBearer => "OAUTHBEARER",
-        }
-    }
-
-    /// The mechanism with this name, case-insensitively (SASL names are case-insensitive in the
-    /// configuration; the session decides how to match the server's list).
-    pub fn from_name(s: &str) -> Option<Self> {
-        [
-            Mechanism::ScramSha256,
-            Mechanism::CramMd5,
-            Mechanism::Plain,
-            Mechanism::Login,
-            Mechanism::XOAuth2,
-            Mechanism::OAuthBearer,
-        ]
-        .into_iter()
-        .find(|m| m.name().eq_ignore_ascii_case(s))
-    }
-}
-
-impl fmt::Display for Mechanism {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
 
 /// Who authenticates. `Debug` shows the secret as `<redacted>`.
 #[derive(Debug, Clone)]
