@@ -16,7 +16,9 @@ use crate::password;
 use crate::settings::{self, Env, Settings, TlsUse};
 use crate::smtp::auth::Credentials;
 use crate::smtp::error::Error;
-use crate::smtp::session::{self, AuthRequest, Delivery, Session, SessionOptions, Transaction};
+use crate::smtp::session::{
+    self, AuthRequest, Delivery, Session, SessionOptions, Then, Transaction,
+};
 use crate::smtp::trace::Trace;
 use crate::smtp::transport::{self, Endpoint};
 use crate::tls::Tls;
@@ -540,7 +542,7 @@ fn deliver(settings: &Settings, prepared: &Prepared, spool: &Spool) -> anyhow::R
     let mut data = prepared
         .reader(spool)
         .context("cannot read the spooled message")?;
-    let result = session.send(&prepared.transaction, &mut data);
+    let result = session.send(&prepared.transaction, &mut data, Then::Quit);
     session.quit();
     match result {
         Ok(delivery) => Ok(delivery),

@@ -18,11 +18,10 @@ use std::io::{self, Write};
 use crate::app;
 use crate::cli::{self, Cli};
 use crate::exit::{self, Exit};
-use crate::secret::Secret;
 use crate::settings::{Settings, TlsUse};
-use crate::smtp::command::Command;
-use crate::smtp::error::{Error, Stage};
-use crate::smtp::reply::{Reply, printable};
+use crate::smtp::command::{self, Command, TypedError};
+use crate::smtp::error::Error;
+use crate::smtp::reply::{Code, Reply, printable};
 use crate::smtp::session::{Session, Transaction};
 use crate::smtp::trace::Trace;
 use crate::smtp::transport;
@@ -45,48 +44,22 @@ impl Planned {
         }
     }
 
-    /// The command to send; `after_challenge`: the previous reply was a 334, so this line is a SASL
-    /// response and is redacted in the trace (RFC 4954 §4).
-    fn command(&self, after_challenge: bool) -> Command {
+    /// The command as it is checked before connecting (spec §3): a typed STARTTLS is refused here.
+    fn command(&self) -> Result<Command, TypedError> {
         match self {
-            Planned::Typed(line) => typed(line, after_challenge),
-            Planned::Vrfy(arg) => Command::Vrfy(arg.clone()),
-            Planned::Expn(arg) => Command::Expn(arg.clone()),
+            Planned::Typed(line) => command::typed(line, false),
+            Planned::Vrfy(arg) => Ok(Command::Vrfy(arg.clone())),
+            Planned::Expn(arg) => Ok(Command::Expn(arg.clone())),
         }
     }
-}
 
-/// A line the user typed, as a command. `AUTH MECH initial-response` and every line after a 334 carry
-/// credentials, so they become the AUTH commands whose trace form is `<redacted>`; anything else is sent
-/// exactly as typed.
-pub(crate) fn typed(line: &str, after_challenge: bool) -> Command {
-    if after_challenge {
-        return Command::AuthResponse(Secret::new(line));
-    }
-    // Servers split on any blank, so must we: `AUTH\tPLAIN …` or ` AUTH PLAIN …` is an AUTH too.
-    const BLANK: [char; 2] = [' ', '\t'];
-    let mut words = line.trim_start_matches(BLANK).splitn(2, BLANK);
-    let verb = words.next().unwrap_or_default();
-    let rest = words.next().unwrap_or_default().trim_start_matches(BLANK);
-    if !verb.eq_ignore_ascii_case("AUTH") || rest.is_empty() {
-        return Command::Raw(line.to_owned());
-    }
-    let (mechanism, initial) = match rest.split_once(BLANK) {
-        Some((mechanism, initial)) => (mechanism, initial.trim_start_matches(BLANK)),
-        None => (rest, ""),
-    };
-    Command::Auth {
-        mechanism: mechanism.to_owned(),
-        initial: (!initial.is_empty()).then(|| Secret::new(initial)),
-    }
-}
-
-/// The stage a typed line is read at: a typed QUIT is answered 221, which anywhere else means the server
-/// is closing (issue 10, point 9).
-pub(crate) fn stage_of(verb: &str) -> Stage {
-    match verb {
-        "QUIT" => Stage::Quit,
-        _ => Stage::Command,
+    /// Send it; the engine keeps the rules for typed lines (redaction after 334, QUIT's 221).
+    fn send(&self, session: &mut Session) -> Result<Reply, Error> {
+        match self {
+            Planned::Typed(line) => session.typed(line),
+            Planned::Vrfy(arg) => session.verify(arg),
+            Planned::Expn(arg) => session.expand(arg),
+        }
     }
 }
 
@@ -97,12 +70,6 @@ pub(crate) fn verb_of(line: &str) -> String {
         .unwrap_or_default()
         .to_ascii_uppercase()
 }
-
-/// Why a typed STARTTLS is not sent: the server would start the handshake while mailsend went on in
-/// plaintext, so the dialogue would be lost; TLS is negotiated by mailsend itself (RFC 3207 §4.2 also
-/// needs the EHLO again, which the engine does).
-pub(crate) const TYPED_STARTTLS: &str = "STARTTLS cannot be typed: use --tls starttls, and mailsend starts TLS itself \
-     (handshake, certificate check, EHLO again) before the commands";
 
 /// `CODE text`, the lines joined with "\n" as smtplib's `docmd` message is; each line made safe for a
 /// terminal (catalogue item 29).
@@ -159,13 +126,8 @@ pub fn commands(settings: &Settings, cli: &Cli) -> anyhow::Result<u8> {
     let stdout = io::stdout();
     let mut out = stdout.lock();
     let mut tally = Tally::default();
-    let mut after_challenge = false;
     for item in &planned {
-        let stage = match item {
-            Planned::Typed(line) => stage_of(&verb_of(line)),
-            _ => Stage::Command,
-        };
-        let reply = match session.command(item.command(after_challenge), stage) {
+        let reply = match item.send(&mut session) {
             Ok(reply) => reply,
             Err(e) => {
                 session.quit();
@@ -175,8 +137,7 @@ pub fn commands(settings: &Settings, cli: &Cli) -> anyhow::Result<u8> {
         writeln!(out, "{}", reply_text(&reply))?;
         out.flush()?;
         tally.add(&reply);
-        after_challenge = reply.code == 334;
-        if reply.code == 421 {
+        if reply.code == Code::UNAVAILABLE {
             // RFC 5321 §3.8: the server is closing the channel; no more commands, no QUIT.
             session.into_trace();
             return Ok(exit::TEMPFAIL);
@@ -185,7 +146,7 @@ pub fn commands(settings: &Settings, cli: &Cli) -> anyhow::Result<u8> {
             session.into_trace();
             return Ok(tally.status());
         }
-        if reply.code == 354 {
+        if reply.code == Code::START_INPUT {
             // The server now reads message data until CRLF.CRLF (RFC 5321 §4.1.1.4): any further
             // command would become part of a message. Closing without the final dot delivers nothing.
             let mut err = io::stderr().lock();
@@ -207,16 +168,14 @@ pub fn commands(settings: &Settings, cli: &Cli) -> anyhow::Result<u8> {
 /// exit 65); an empty `--command` or a typed STARTTLS is a usage error.
 fn check_planned(planned: &[Planned]) -> anyhow::Result<()> {
     for (n, item) in planned.iter().enumerate() {
-        if let Planned::Typed(line) = item {
-            if line.trim().is_empty() {
-                return Err(Exit::usage("--command needs a command, e.g. --command NOOP").into());
-            }
-            if verb_of(line) == "STARTTLS" {
-                return Err(Exit::usage(TYPED_STARTTLS).into());
-            }
+        if let Planned::Typed(line) = item
+            && line.trim().is_empty()
+        {
+            return Err(Exit::usage("--command needs a command, e.g. --command NOOP").into());
         }
+        let command = item.command().map_err(|e| Exit::usage(e.to_string()))?;
         // The message names the faulty part but never repeats the value, which may be a credential.
-        item.command(false).validate().map_err(|e| {
+        command.validate().map_err(|e| {
             Exit::data(format!(
                 "{} (command {} of {}): {e}",
                 item.option(),
