@@ -29,6 +29,9 @@ mod mail;
 mod transaction;
 mod typed;
 
+#[cfg(test)]
+mod tests;
+
 pub use super::command::BodyType;
 pub use mail::{Delivery, Transaction};
 pub use transaction::Then;
