@@ -18,7 +18,7 @@ use crate::message::spool::{Spool, SpoolError};
 use crate::password::PasswordSource;
 use crate::settings::{self, Env, Mode, Settings, TlsUse};
 use crate::smtp::error::Error;
-use crate::smtp::session::{Delivery, Transaction};
+use crate::smtp::session::{Delivery, Then, Transaction};
 use crate::values::{Stage, TlsMode};
 
 /// The message as it will be sent: the rewritten header section, then the spool from `body_offset`.
@@ -429,7 +429,7 @@ fn deliver(settings: &Settings, prepared: &Prepared, spool: &Spool) -> anyhow::R
     let mut data = prepared
         .reader(spool)
         .context("cannot read the spooled message")?;
-    let result = session.send(&prepared.transaction, &mut data);
+    let result = session.send(&prepared.transaction, &mut data, Then::Quit);
     session.quit();
     match result {
         Ok(delivery) => Ok(delivery),

@@ -20,86 +20,12 @@ use std::io::{self, Write};
 
 use crate::dial::Plan;
 use crate::exit::{self, Exit};
-use crate::secret::Secret;
 use crate::settings::{Probe, Settings, TlsUse};
-use crate::smtp::command::Command;
-use crate::smtp::error::{Error, Stage};
-use crate::smtp::reply::{Reply, printable};
-use crate::smtp::session::{Session, Transaction};
+use crate::smtp::command::{self, Command};
+use crate::smtp::reply::{Code, Reply, printable};
+use crate::smtp::session::Transaction;
 use crate::smtp::trace::Trace;
 use crate::values::Stage as StopAt;
-
-/// The command to send for a probe; `after_challenge`: the previous reply was a 334, so a typed line is a
-/// SASL response and is redacted in the trace (RFC 4954 §4).
-fn probe_command(probe: &Probe, after_challenge: bool) -> Command {
-    match probe {
-        Probe::Typed(line) => typed(line, after_challenge),
-        Probe::Vrfy(arg) => Command::Vrfy(arg.clone()),
-        Probe::Expn(arg) => Command::Expn(arg.clone()),
-    }
-}
-
-/// Where a typed dialogue (`--command`, `--interactive`) stands after each reply.
-#[derive(Debug, Default)]
-pub(crate) struct Typing {
-    /// The last reply was a 334: the next line is a SASL response, redacted (RFC 4954 §4).
-    pub challenged: bool,
-    /// The last reply was a 421: the server is closing the channel, so no more commands and no QUIT
-    /// (RFC 5321 §3.8).
-    pub closed: bool,
-}
-
-impl Typing {
-    /// Send one command of the dialogue and note what its reply means for the next.
-    pub fn send(&mut self, session: &mut Session, command: Command) -> Result<Reply, Error> {
-        let stage = match &command {
-            Command::Raw(line) => stage_of(&verb_of(line)),
-            _ => Stage::Command,
-        };
-        let reply = session.command(command, stage)?;
-        self.note(&reply);
-        Ok(reply)
-    }
-
-    pub fn note(&mut self, reply: &Reply) {
-        self.challenged = reply.code == 334;
-        self.closed = reply.code == 421;
-    }
-}
-
-/// A line the user typed, as a command. `AUTH MECH initial-response` and every line after a 334 carry
-/// credentials, so they become the AUTH commands whose trace form is `<redacted>`; anything else is sent
-/// exactly as typed.
-pub(crate) fn typed(line: &str, after_challenge: bool) -> Command {
-    if after_challenge {
-        return Command::AuthResponse(Secret::new(line));
-    }
-    // Servers split on any blank, so must we: `AUTH\tPLAIN …` or ` AUTH PLAIN …` is an AUTH too.
-    const BLANK: [char; 2] = [' ', '\t'];
-    let mut words = line.trim_start_matches(BLANK).splitn(2, BLANK);
-    let verb = words.next().unwrap_or_default();
-    let rest = words.next().unwrap_or_default().trim_start_matches(BLANK);
-    if !verb.eq_ignore_ascii_case("AUTH") || rest.is_empty() {
-        return Command::Raw(line.to_owned());
-    }
-    let (mechanism, initial) = match rest.split_once(BLANK) {
-        Some((mechanism, initial)) => (mechanism, initial.trim_start_matches(BLANK)),
-        None => (rest, ""),
-    };
-    Command::Auth {
-        mechanism: mechanism.to_owned(),
-        initial: (!initial.is_empty()).then(|| Secret::new(initial)),
-    }
-}
-
-/// The stage a typed line is read at: a typed QUIT is answered 221, which anywhere else means the server
-/// is closing (issue 10, point 9).
-pub(crate) fn stage_of(verb: &str) -> Stage {
-    match verb {
-        "QUIT" => Stage::Quit,
-        _ => Stage::Command,
-    }
-}
 
 /// The first word of a typed line, upper case.
 pub(crate) fn verb_of(line: &str) -> String {
@@ -108,12 +34,6 @@ pub(crate) fn verb_of(line: &str) -> String {
         .unwrap_or_default()
         .to_ascii_uppercase()
 }
-
-/// Why a typed STARTTLS is not sent: the server would start the handshake while mailsend went on in
-/// plaintext, so the dialogue would be lost; TLS is negotiated by mailsend itself (RFC 3207 §4.2 also
-/// needs the EHLO again, which the engine does).
-pub(crate) const TYPED_STARTTLS: &str = "STARTTLS cannot be typed: use --tls starttls, and mailsend starts TLS itself \
-     (handshake, certificate check, EHLO again) before the commands";
 
 /// `CODE text`, the lines joined with "\n" as smtplib's `docmd` message is; each line made safe for a
 /// terminal (catalogue item 29).
@@ -161,9 +81,13 @@ pub fn commands(settings: &Settings, planned: &[Probe]) -> anyhow::Result<u8> {
     let stdout = io::stdout();
     let mut out = stdout.lock();
     let mut tally = Tally::default();
-    let mut typing = Typing::default();
     for item in planned {
-        let reply = match typing.send(&mut session, probe_command(item, typing.challenged)) {
+        let sent = match item {
+            Probe::Typed(line) => session.typed(line),
+            Probe::Vrfy(address) => session.verify(address),
+            Probe::Expn(list) => session.expand(list),
+        };
+        let reply = match sent {
             Ok(reply) => reply,
             Err(e) => {
                 session.quit();
@@ -173,7 +97,7 @@ pub fn commands(settings: &Settings, planned: &[Probe]) -> anyhow::Result<u8> {
         writeln!(out, "{}", reply_text(&reply))?;
         out.flush()?;
         tally.add(&reply);
-        if typing.closed {
+        if reply.code == Code::UNAVAILABLE {
             session.into_trace();
             return Ok(exit::TEMPFAIL);
         }
@@ -181,7 +105,7 @@ pub fn commands(settings: &Settings, planned: &[Probe]) -> anyhow::Result<u8> {
             session.into_trace();
             return Ok(tally.status());
         }
-        if reply.code == 354 {
+        if reply.code == Code::START_INPUT {
             // The server now reads message data until CRLF.CRLF (RFC 5321 §4.1.1.4): any further
             // command would become part of a message. Closing without the final dot delivers nothing.
             let mut err = io::stderr().lock();
@@ -203,16 +127,18 @@ pub fn commands(settings: &Settings, planned: &[Probe]) -> anyhow::Result<u8> {
 /// exit 65); an empty `--command` or a typed STARTTLS is a usage error.
 fn check_planned(planned: &[Probe]) -> anyhow::Result<()> {
     for (n, item) in planned.iter().enumerate() {
-        if let Probe::Typed(line) = item {
-            if line.trim().is_empty() {
+        let command = match item {
+            Probe::Typed(line) if line.trim().is_empty() => {
                 return Err(Exit::usage("--command needs a command, e.g. --command NOOP").into());
             }
-            if verb_of(line) == "STARTTLS" {
-                return Err(Exit::usage(TYPED_STARTTLS).into());
+            Probe::Typed(line) => {
+                command::typed(line, false).map_err(|e| Exit::usage(e.to_string()))?
             }
-        }
+            Probe::Vrfy(address) => Command::Vrfy(address.clone()),
+            Probe::Expn(list) => Command::Expn(list.clone()),
+        };
         // The message names the faulty part but never repeats the value, which may be a credential.
-        probe_command(item, false).validate().map_err(|e| {
+        command.validate().map_err(|e| {
             Exit::data(format!(
                 "{} (command {} of {}): {e}",
                 item.option(),

@@ -23,7 +23,7 @@ pub fn check(data: &[u8]) {
                 .iter()
                 .all(|l| l.len() <= MAX_LINE && l.ends_with(b"\n"))
         );
-        assert!((200..600).contains(&reply.code));
+        assert!((200..600).contains(&reply.code.get()));
         assert!(!reply.to_string().chars().any(char::is_control));
         match parse(&data[..consumed]) {
             Ok(Parsed::Complete { reply: again, .. }) => assert_eq!(again, reply),

@@ -20,14 +20,12 @@ use rustyline::history::DefaultHistory;
 use rustyline::validate::Validator;
 use rustyline::{ColorMode, Config, Editor, Helper};
 
-use super::{TYPED_STARTTLS, Typing, reply_text, typed, verb_of};
+use super::{reply_text, verb_of};
 use crate::dial::Plan;
 use crate::exit::{self, Exit};
-use crate::secret::Secret;
 use crate::settings::Settings;
-use crate::smtp::command::Command;
-use crate::smtp::error::Stage;
-use crate::smtp::reply::Reply;
+use crate::smtp::command;
+use crate::smtp::reply::{Code, Reply};
 use crate::smtp::session::Session;
 use crate::values::Stage as StopAt;
 
@@ -89,7 +87,6 @@ pub fn interactive(settings: &Settings) -> anyhow::Result<u8> {
     let console = Console {
         editor,
         session,
-        typing: Typing::default(),
         show: settings.logging.debug == 0,
     };
     console.run(&settings.server.endpoint.to_string())
@@ -98,7 +95,6 @@ pub fn interactive(settings: &Settings) -> anyhow::Result<u8> {
 struct Console {
     editor: Editor<Masking, DefaultHistory>,
     session: Session,
-    typing: Typing,
     /// `--debug 0`: the trace is silent, so each reply is printed here.
     show: bool,
 }
@@ -112,7 +108,7 @@ impl Console {
              \".\"; Ctrl-D sends QUIT"
         ));
         loop {
-            let challenged = self.typing.challenged;
+            let challenged = self.session.challenged();
             let prompt = if challenged { "auth> " } else { "smtp> " };
             let line = match self.read(prompt, challenged)? {
                 Input::Line(line) => line,
@@ -124,28 +120,20 @@ impl Console {
             } else {
                 verb_of(&line)
             };
-            if !challenged {
-                if verb.is_empty() {
+            if !challenged && verb.is_empty() {
+                continue;
+            }
+            match command::typed(&line, challenged) {
+                Err(refused) => {
+                    note(&refused.to_string());
                     continue;
                 }
-                if verb == "STARTTLS" {
-                    note(TYPED_STARTTLS);
-                    continue;
+                Ok(command) if !command.carries_secret() => {
+                    let _ = self.editor.add_history_entry(line.as_str());
                 }
+                Ok(_) => {}
             }
-            let command = typed(&line, challenged);
-            let secret = matches!(
-                command,
-                Command::AuthResponse(_)
-                    | Command::Auth {
-                        initial: Some(_),
-                        ..
-                    }
-            );
-            if !secret {
-                let _ = self.editor.add_history_entry(line.as_str());
-            }
-            let reply = match self.typing.send(&mut self.session, command) {
+            let reply = match self.session.typed(&line) {
                 Ok(reply) => reply,
                 Err(e) if self.session.is_broken() => return Err(e.into()),
                 Err(e) => {
@@ -154,11 +142,11 @@ impl Console {
                 }
             };
             self.show_reply(&reply);
-            if self.typing.closed {
+            if reply.code == Code::UNAVAILABLE {
                 note("the server closed the connection (421)");
                 return Ok(exit::TEMPFAIL);
             }
-            if self.typing.challenged {
+            if self.session.challenged() {
                 note(
                     "the server asks for an AUTH response (334): it is masked, kept out of the history and \
                      shown as <redacted> in the trace; a single * cancels",
@@ -169,7 +157,7 @@ impl Console {
                     self.session.into_trace();
                     return Ok(exit::OK);
                 }
-                "DATA" if reply.code == 354 => {
+                "DATA" if reply.code == Code::START_INPUT => {
                     if let Some(code) = self.data()? {
                         return Ok(code);
                     }
@@ -209,8 +197,7 @@ impl Console {
         }
         let reply = self.session.send_data(&mut &body[..])?;
         self.show_reply(&reply);
-        self.typing.note(&reply);
-        if self.typing.closed {
+        if reply.code == Code::UNAVAILABLE {
             note("the server closed the connection (421)");
             return Ok(Some(exit::TEMPFAIL));
         }
@@ -220,15 +207,12 @@ impl Console {
     /// Ctrl-D: cancel a pending AUTH exchange with `*` (RFC 4954 §4), then QUIT and show its reply.
     fn end(mut self, challenged: bool) -> u8 {
         if challenged {
-            match self
-                .session
-                .command(Command::AuthResponse(Secret::new("*")), Stage::Auth)
-            {
+            match self.session.typed("*") {
                 Ok(reply) => self.show_reply(&reply),
                 Err(_) => return exit::OK,
             }
         }
-        if let Ok(reply) = self.session.command(Command::Quit, Stage::Quit) {
+        if let Ok(reply) = self.session.typed("QUIT") {
             self.show_reply(&reply);
         }
         // A missing 221 is not an error (spec §3); the connection is closed either way.

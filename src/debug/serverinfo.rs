@@ -251,13 +251,13 @@ fn auto_order() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::smtp::reply::Reply;
+    use crate::smtp::reply::{Code, Reply};
 
     fn caps(lines: &[&str]) -> Capabilities {
         let mut reply_lines = vec![b"test.example".to_vec()];
         reply_lines.extend(lines.iter().map(|l| l.as_bytes().to_vec()));
         Capabilities::parse(&Reply {
-            code: 250,
+            code: Code::OK,
             lines: reply_lines,
         })
     }

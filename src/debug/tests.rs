@@ -3,6 +3,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::password::PasswordSource;
+use crate::secret::Secret;
 use crate::settings::{Auth, EnvelopePolicy, Input, Logging, Login, Mode, Server, TlsSettings};
 use crate::smtp::auth::Mechanism;
 use crate::smtp::transport::Endpoint;
@@ -84,50 +85,6 @@ pub(crate) fn login(mechanism: Option<Mechanism>) -> Login {
 }
 
 #[test]
-fn typed_lines_are_sent_as_typed() {
-    assert_eq!(typed("NOOP", false), Command::Raw("NOOP".into()));
-    assert_eq!(
-        typed("xclient  a=b", false),
-        Command::Raw("xclient  a=b".into())
-    );
-    assert_eq!(typed("AUTH", false), Command::Raw("AUTH".into()));
-    assert_eq!(typed("AUTH", false).wire(), b"AUTH\r\n");
-}
-
-#[test]
-fn typed_auth_hides_the_initial_response() {
-    let cmd = typed("auth PLAIN AHUAcA==", false);
-    assert_eq!(cmd.wire(), b"AUTH PLAIN AHUAcA==\r\n");
-    assert_eq!(cmd.to_string(), "AUTH PLAIN <redacted>\r\n");
-    let bare = typed("AUTH LOGIN", false);
-    assert_eq!(bare.wire(), b"AUTH LOGIN\r\n");
-    assert_eq!(bare.to_string(), "AUTH LOGIN\r\n");
-}
-
-/// Found by review: a tab after AUTH, or a blank before it, left the credentials in the trace.
-#[test]
-fn typed_auth_with_tabs_or_leading_blanks_is_still_redacted() {
-    for line in [
-        "AUTH\tPLAIN AHUAcA==",
-        " AUTH PLAIN AHUAcA==",
-        "auth PLAIN\t AHUAcA==",
-    ] {
-        let cmd = typed(line, false);
-        assert_eq!(cmd.to_string(), "AUTH PLAIN <redacted>\r\n", "{line:?}");
-        assert_eq!(cmd.wire(), b"AUTH PLAIN AHUAcA==\r\n", "{line:?}");
-    }
-}
-
-#[test]
-fn lines_after_a_challenge_are_secret() {
-    let cmd = typed("cGFzcw==", true);
-    assert_eq!(cmd.wire(), b"cGFzcw==\r\n");
-    assert_eq!(cmd.to_string(), "<redacted>\r\n");
-    // Even a line that looks like a command: after a 334 the server reads a SASL response.
-    assert_eq!(typed("NOOP", true).to_string(), "<redacted>\r\n");
-}
-
-#[test]
 fn verbs_are_upper_case_first_words() {
     assert_eq!(verb_of("  starttls "), "STARTTLS");
     assert_eq!(verb_of("vrfy bob"), "VRFY");
@@ -137,7 +94,7 @@ fn verbs_are_upper_case_first_words() {
 #[test]
 fn reply_text_joins_lines_like_docmd() {
     let reply = Reply {
-        code: 214,
+        code: Code::new(214),
         lines: vec![b"first".to_vec(), b"second \x1b[2J".to_vec()],
     };
     assert_eq!(reply_text(&reply), "214 first\nsecond \\x1b[2J");

@@ -5,7 +5,9 @@
 //! every secret shown as `<redacted>`, which is what the trace prints (catalogue item 22). Before a
 //! command is sent, [`Command::validate`] refuses CR, LF and NUL in any argument, secrets included, so no
 //! value can inject a second command (catalogue items 12 and 13, CPython bpo-43124), and refuses lines
-//! longer than RFC 5321 §4.5.3.1.4 allows.
+//! longer than RFC 5321 §4.5.3.1.4 allows. MAIL and RCPT parameters are values too ([`MailParameter`],
+//! [`RcptParameter`], lettre's shape), written by the same writer. [`typed`] turns a line a person typed
+//! into a command (AUTH secrets redacted, STARTTLS refused).
 
 use std::fmt::{self, Write as _};
 
@@ -37,11 +39,11 @@ pub enum Command {
     /// `from` is the bare address; `""` is the null sender `<>`.
     Mail {
         from: String,
-        params: Vec<String>,
+        params: Vec<MailParameter>,
     },
     Rcpt {
         to: String,
-        params: Vec<String>,
+        params: Vec<RcptParameter>,
     },
     Data,
     Bdat {
@@ -56,6 +58,112 @@ pub enum Command {
     Help(Option<String>),
     /// `--command 'CMD ARGS'`, sent as typed.
     Raw(String),
+}
+
+/// The body type asked for with `-B` (RFC 6152 §2: `BODY=8BITMIME`; RFC 1652's `BODY=7BIT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyType {
+    SevenBit,
+    EightBitMime,
+}
+
+/// A MAIL FROM parameter (RFC 5321 §4.1.2 `Mail-parameters`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MailParameter {
+    /// RFC 1870 §3: the size of the data after CRLF normalisation.
+    Size(u64),
+    /// RFC 6152 §2.
+    Body(BodyType),
+    /// RFC 6531 §3.4.
+    SmtpUtf8,
+    /// RFC 3461 §4.3: `FULL` or `HDRS`, as configured.
+    Ret(String),
+    /// RFC 3461 §4.4: the envelope identifier, as configured (xtext).
+    EnvId(String),
+}
+
+/// An RCPT TO parameter (RFC 5321 §4.1.2 `Rcpt-parameters`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RcptParameter {
+    /// RFC 3461 §4.1: `NEVER` or a list of `SUCCESS`, `FAILURE`, `DELAY`, as configured.
+    Notify(String),
+}
+
+/// The wire form, `KEYWORD[=value]`.
+impl fmt::Display for MailParameter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MailParameter::Size(size) => write!(f, "SIZE={size}"),
+            MailParameter::Body(BodyType::SevenBit) => f.write_str("BODY=7BIT"),
+            MailParameter::Body(BodyType::EightBitMime) => f.write_str("BODY=8BITMIME"),
+            MailParameter::SmtpUtf8 => f.write_str("SMTPUTF8"),
+            MailParameter::Ret(ret) => write!(f, "RET={ret}"),
+            MailParameter::EnvId(envid) => write!(f, "ENVID={envid}"),
+        }
+    }
+}
+
+impl MailParameter {
+    /// The caller-supplied text in it, for [`Command::validate`].
+    fn text(&self) -> Option<&str> {
+        match self {
+            MailParameter::Ret(text) | MailParameter::EnvId(text) => Some(text),
+            MailParameter::Size(_) | MailParameter::Body(_) | MailParameter::SmtpUtf8 => None,
+        }
+    }
+}
+
+impl fmt::Display for RcptParameter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RcptParameter::Notify(notify) => write!(f, "NOTIFY={notify}"),
+        }
+    }
+}
+
+/// A typed line that is not sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TypedError {
+    /// The server would start the handshake while the typed dialogue went on in plaintext, so the
+    /// dialogue would be lost; TLS is negotiated by mailsend itself (RFC 3207 §4.2 also needs the EHLO
+    /// again, which the engine does).
+    #[error(
+        "STARTTLS cannot be typed: use --tls starttls, and mailsend starts TLS itself (handshake, \
+         certificate check, EHLO again) before the commands"
+    )]
+    StartTls,
+}
+
+/// A line a person typed (`--command`, `--interactive`), as a command. Every line after a 334 and
+/// `AUTH MECH initial-response` carry credentials, so they become the AUTH commands whose trace form is
+/// `<redacted>`; STARTTLS is refused; anything else is sent exactly as typed.
+pub fn typed(line: &str, after_challenge: bool) -> Result<Command, TypedError> {
+    if after_challenge {
+        return Ok(Command::AuthResponse(Secret::new(line)));
+    }
+    // Servers split on any blank, so must we: `AUTH\tPLAIN …` or ` AUTH PLAIN …` is an AUTH too.
+    const BLANK: [char; 2] = [' ', '\t'];
+    let mut words = line.trim_start_matches(BLANK).splitn(2, BLANK);
+    let verb = words.next().unwrap_or_default();
+    let rest = words.next().unwrap_or_default().trim_start_matches(BLANK);
+    if line
+        .split_ascii_whitespace()
+        .next()
+        .is_some_and(|first| first.eq_ignore_ascii_case("STARTTLS"))
+    {
+        return Err(TypedError::StartTls);
+    }
+    if !verb.eq_ignore_ascii_case("AUTH") || rest.is_empty() {
+        return Ok(Command::Raw(line.to_owned()));
+    }
+    let (mechanism, initial) = match rest.split_once(BLANK) {
+        Some((mechanism, initial)) => (mechanism, initial.trim_start_matches(BLANK)),
+        None => (rest, ""),
+    };
+    Ok(Command::Auth {
+        mechanism: mechanism.to_owned(),
+        initial: (!initial.is_empty()).then(|| Secret::new(initial)),
+    })
 }
 
 /// Which part of a command was refused, and why. The message names the part, never its value, so a
@@ -136,7 +244,7 @@ impl Command {
         };
         match self {
             Command::Auth { .. } | Command::AuthResponse(_) | Command::Raw(_) => Ok(()),
-            Command::Mail { from: addr, params } | Command::Rcpt { to: addr, params } => {
+            Command::Mail { from: addr, .. } | Command::Rcpt { to: addr, .. } => {
                 let verb_len = if let Command::Mail { .. } = self {
                     "MAIL FROM:<"
                 } else {
@@ -148,11 +256,23 @@ impl Command {
                     verb_len + addr.len() + ">\r\n".len(),
                     MAX_COMMAND_LINE,
                 )?;
-                let params_len = params.iter().map(|p| p.len() + 1).sum();
-                limited("the parameter list", params_len, MAX_PARAMETERS)
+                limited("the parameter list", self.params_len(), MAX_PARAMETERS)
             }
             _ => limited("the command line", self.wire().len(), MAX_COMMAND_LINE),
         }
+    }
+
+    /// Whether the line carries a credential (the AUTH forms whose trace form is `<redacted>`), so it
+    /// must stay out of a history.
+    pub fn carries_secret(&self) -> bool {
+        matches!(
+            self,
+            Command::AuthResponse(_)
+                | Command::Auth {
+                    initial: Some(_),
+                    ..
+                }
+        )
     }
 
     /// The verb, for error messages: "EHLO", "MAIL", ...; "AUTH" for AUTH and the lines after a 334;
@@ -178,6 +298,13 @@ impl Command {
         }
     }
 
+    /// The octets the parameters add to a MAIL or RCPT line, a space before each.
+    fn params_len(&self) -> usize {
+        let mut line = String::new();
+        self.write_params(&mut line);
+        line.len()
+    }
+
     /// Every caller-supplied string in the command, named for error messages.
     fn parts(&self) -> Vec<(&'static str, &str)> {
         match self {
@@ -196,12 +323,21 @@ impl Command {
             }
             Command::Mail { from, params } => {
                 let mut parts = vec![("the sender address", from.as_str())];
-                parts.extend(params.iter().map(|p| ("a MAIL parameter", p.as_str())));
+                parts.extend(
+                    params
+                        .iter()
+                        .filter_map(MailParameter::text)
+                        .map(|text| ("a MAIL parameter", text)),
+                );
                 parts
             }
             Command::Rcpt { to, params } => {
                 let mut parts = vec![("the recipient address", to.as_str())];
-                parts.extend(params.iter().map(|p| ("an RCPT parameter", p.as_str())));
+                parts.extend(
+                    params
+                        .iter()
+                        .map(|RcptParameter::Notify(text)| ("an RCPT parameter", text.as_str())),
+                );
                 parts
             }
             Command::Vrfy(arg) => vec![("the VRFY argument", arg)],
@@ -256,13 +392,18 @@ impl Command {
             Command::Help(_) => write!(out, "HELP"),
             Command::Raw(line) => write!(out, "{line}"),
         };
-        if let Command::Mail { params, .. } | Command::Rcpt { params, .. } = self {
-            for param in params {
-                out.push(' ');
-                out.push_str(param);
-            }
-        }
+        self.write_params(out);
         out.push_str("\r\n");
+    }
+
+    /// MAIL and RCPT parameters, each after a space; nothing for other commands.
+    fn write_params(&self, out: &mut String) {
+        // Writing to a String cannot fail.
+        let _ = match self {
+            Command::Mail { params, .. } => params.iter().try_for_each(|p| write!(out, " {p}")),
+            Command::Rcpt { params, .. } => params.iter().try_for_each(|p| write!(out, " {p}")),
+            _ => Ok(()),
+        };
     }
 }
 
@@ -292,19 +433,24 @@ fn check_bytes(verb: &'static str, part: &'static str, text: &str) -> Result<(),
 mod tests {
     use super::*;
 
-    fn mail(from: &str, params: &[&str]) -> Command {
+    fn mail(from: &str, params: &[MailParameter]) -> Command {
         Command::Mail {
             from: from.to_owned(),
-            params: params.iter().map(|p| p.to_string()).collect(),
+            params: params.to_vec(),
         }
     }
 
-    fn rcpt(to: &str, params: &[&str]) -> Command {
+    fn rcpt(to: &str, notify: Option<&str>) -> Command {
         Command::Rcpt {
             to: to.to_owned(),
-            params: params.iter().map(|p| p.to_string()).collect(),
+            params: notify
+                .map(|n| RcptParameter::Notify(n.to_owned()))
+                .into_iter()
+                .collect(),
         }
     }
+
+    use MailParameter::{Body, EnvId, Ret, Size, SmtpUtf8};
 
     fn auth(mechanism: &str, initial: Option<&str>) -> Command {
         Command::Auth {
@@ -335,15 +481,27 @@ mod tests {
             ),
             (Command::AuthResponse(Secret::new("")), b"\r\n"),
             (
-                mail("a@b", &["SIZE=12", "BODY=8BITMIME"]),
+                mail("a@b", &[Size(12), Body(BodyType::EightBitMime)]),
                 b"MAIL FROM:<a@b> SIZE=12 BODY=8BITMIME\r\n",
+            ),
+            (
+                mail(
+                    "a@b",
+                    &[
+                        Body(BodyType::SevenBit),
+                        SmtpUtf8,
+                        Ret("HDRS".into()),
+                        EnvId("x+2By".into()),
+                    ],
+                ),
+                b"MAIL FROM:<a@b> BODY=7BIT SMTPUTF8 RET=HDRS ENVID=x+2By\r\n",
             ),
             (mail("", &[]), b"MAIL FROM:<>\r\n"),
             (
-                rcpt("a@b", &["NOTIFY=SUCCESS,FAILURE"]),
+                rcpt("a@b", Some("SUCCESS,FAILURE")),
                 b"RCPT TO:<a@b> NOTIFY=SUCCESS,FAILURE\r\n",
             ),
-            (rcpt("a@b", &[]), b"RCPT TO:<a@b>\r\n"),
+            (rcpt("a@b", None), b"RCPT TO:<a@b>\r\n"),
             (Command::Data, b"DATA\r\n"),
             (
                 Command::Bdat {
@@ -384,7 +542,7 @@ mod tests {
 
     #[test]
     fn non_ascii_addresses_go_as_utf8() {
-        let command = mail("J\u{151}hn@b\u{e9}.example", &["SMTPUTF8"]);
+        let command = mail("J\u{151}hn@b\u{e9}.example", &[SmtpUtf8]);
         assert_eq!(
             command.wire(),
             "MAIL FROM:<J\u{151}hn@b\u{e9}.example> SMTPUTF8\r\n".as_bytes()
@@ -403,7 +561,7 @@ mod tests {
             Command::AuthResponse(Secret::new("cGFzcw==")).to_string(),
             "<redacted>\r\n"
         );
-        let plain = mail("a@b", &["SIZE=12"]);
+        let plain = mail("a@b", &[Size(12)]);
         assert_eq!(plain.to_string().as_bytes(), plain.wire());
         assert!(!format!("{:?}", auth("PLAIN", Some("AHVzZXIAcGFzcw=="))).contains("AHVz"));
     }
@@ -438,9 +596,10 @@ mod tests {
                 "the authentication response",
             ),
             (mail(&s(), &[]), "the sender address"),
-            (mail("a@b", &["SIZE=1", &s()]), "a MAIL parameter"),
-            (rcpt(&s(), &[]), "the recipient address"),
-            (rcpt("a@b", &[&s()]), "an RCPT parameter"),
+            (mail("a@b", &[Size(1), Ret(s())]), "a MAIL parameter"),
+            (mail("a@b", &[EnvId(s())]), "a MAIL parameter"),
+            (rcpt(&s(), None), "the recipient address"),
+            (rcpt("a@b", Some(&s())), "an RCPT parameter"),
             (Command::Vrfy(s()), "the VRFY argument"),
             (Command::Expn(s()), "the EXPN argument"),
             (Command::Help(Some(s())), "the HELP argument"),
@@ -509,19 +668,15 @@ mod tests {
         let long_address = format!("{}@example.org", "a".repeat(480));
         assert_eq!(mail(&long_address, &[]).wire().len(), 506);
         let params = [
-            "SIZE=123456789",
-            "BODY=8BITMIME",
-            "SMTPUTF8",
-            "RET=HDRS",
-            &format!("ENVID={}", "e".repeat(100)),
+            Size(123456789),
+            Body(BodyType::EightBitMime),
+            SmtpUtf8,
+            Ret("HDRS".into()),
+            EnvId("e".repeat(100)),
         ];
         assert_eq!(mail(&long_address, &params).validate(), Ok(()));
         assert_eq!(
-            rcpt(
-                &long_address,
-                &[&format!("ORCPT=rfc822;{}", "o".repeat(300))]
-            )
-            .validate(),
+            rcpt(&long_address, Some(&"o".repeat(300))).validate(),
             Ok(())
         );
         let too_long = format!("{}@example.org", "a".repeat(490));
@@ -529,13 +684,76 @@ mod tests {
             mail(&too_long, &[]).validate().map_err(|e| e.part()),
             Err("the command line")
         );
-        assert!(rcpt(&too_long[2..], &[]).validate().is_ok());
-        assert!(rcpt(&too_long, &[]).validate().is_err());
-        let huge = "X".repeat(MAX_PARAMETERS);
+        assert!(rcpt(&too_long[2..], None).validate().is_ok());
+        assert!(rcpt(&too_long, None).validate().is_err());
+        // " ENVID=" is 7 octets: the value that just fits, and one more.
+        let fits = EnvId("X".repeat(MAX_PARAMETERS - 7));
+        assert_eq!(mail("a@b", &[fits]).validate(), Ok(()));
+        let huge = EnvId("X".repeat(MAX_PARAMETERS - 6));
         assert_eq!(
-            mail("a@b", &[&huge]).validate().map_err(|e| e.part()),
+            mail("a@b", &[huge]).validate().map_err(|e| e.part()),
             Err("the parameter list")
         );
+    }
+
+    /// A typed line that must be sendable: every test line here is.
+    fn typed_ok(line: &str, after_challenge: bool) -> Command {
+        typed(line, after_challenge).expect("a sendable line")
+    }
+
+    #[test]
+    fn typed_lines_are_sent_as_typed() {
+        assert_eq!(typed_ok("NOOP", false), Command::Raw("NOOP".into()));
+        assert_eq!(
+            typed_ok("xclient  a=b", false),
+            Command::Raw("xclient  a=b".into())
+        );
+        assert_eq!(typed_ok("AUTH", false), Command::Raw("AUTH".into()));
+        assert_eq!(typed_ok("AUTH", false).wire(), b"AUTH\r\n");
+    }
+
+    #[test]
+    fn typed_auth_hides_the_initial_response() {
+        let cmd = typed_ok("auth PLAIN AHUAcA==", false);
+        assert_eq!(cmd.wire(), b"AUTH PLAIN AHUAcA==\r\n");
+        assert_eq!(cmd.to_string(), "AUTH PLAIN <redacted>\r\n");
+        let bare = typed_ok("AUTH LOGIN", false);
+        assert_eq!(bare.wire(), b"AUTH LOGIN\r\n");
+        assert_eq!(bare.to_string(), "AUTH LOGIN\r\n");
+    }
+
+    /// Found by review: a tab after AUTH, or a blank before it, left the credentials in the trace.
+    #[test]
+    fn typed_auth_with_tabs_or_leading_blanks_is_still_redacted() {
+        for line in [
+            "AUTH\tPLAIN AHUAcA==",
+            " AUTH PLAIN AHUAcA==",
+            "auth PLAIN\t AHUAcA==",
+        ] {
+            let cmd = typed_ok(line, false);
+            assert_eq!(cmd.to_string(), "AUTH PLAIN <redacted>\r\n", "{line:?}");
+            assert_eq!(cmd.wire(), b"AUTH PLAIN AHUAcA==\r\n", "{line:?}");
+        }
+    }
+
+    #[test]
+    fn lines_after_a_challenge_are_secret() {
+        let cmd = typed_ok("cGFzcw==", true);
+        assert_eq!(cmd.wire(), b"cGFzcw==\r\n");
+        assert_eq!(cmd.to_string(), "<redacted>\r\n");
+        // Even a line that looks like a command: after a 334 the server reads a SASL response.
+        assert_eq!(typed_ok("NOOP", true).to_string(), "<redacted>\r\n");
+        assert!(matches!(
+            typed("STARTTLS", true),
+            Ok(Command::AuthResponse(_))
+        ));
+    }
+
+    #[test]
+    fn typed_starttls_is_refused() {
+        for line in ["STARTTLS", "starttls", "  StartTLS extra", "STARTTLS\r"] {
+            assert_eq!(typed(line, false), Err(TypedError::StartTls), "{line:?}");
+        }
     }
 
     #[test]

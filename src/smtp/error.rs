@@ -1,11 +1,13 @@
 //! Typed engine errors. Each keeps what the user needs to hear: the stage, the server's reply, which
-//! recipients did and did not get the message. The one map from these to exit codes is `crate::exit`.
+//! recipients did and did not get the message. The one map from these to exit codes lives in the exit
+//! module, above the engine; this one imports only the engine's reply, command and auth modules and
+//! `crate::tls` (to describe a TLS alert).
 
 use std::io;
 
 use super::auth::AuthError;
 use super::command::CommandError;
-use super::reply::{Reply, ReplyError};
+use super::reply::{Code, Reply, ReplyError};
 
 /// Where in the session something happened (for messages and for the fault matrix).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,7 +140,7 @@ fn during(stage: Stage) -> String {
 }
 
 fn unexpected_text(stage: Stage, reply: &Reply) -> String {
-    if reply.code == 221 {
+    if reply.code == Code::CLOSING {
         // RFC 5321 §4.2.2: 221 is "closing transmission channel"; it answers QUIT and nothing else.
         let at = match waiting(stage) {
             text if text.starts_with("waiting") => format!("while {text}"),

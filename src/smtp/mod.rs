@@ -7,6 +7,8 @@ pub mod command;
 pub mod data;
 pub mod error;
 pub mod reply;
+#[cfg(test)]
+pub mod script;
 pub mod session;
 pub mod trace;
 pub mod transport;

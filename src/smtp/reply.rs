@@ -15,10 +15,74 @@ pub const MAX_LINE: usize = 8192;
 /// The most lines one reply may have (catalogue item 27: endless continuation lines).
 pub const MAX_LINES: usize = 100;
 
+/// A reply code (RFC 5321 §4.2): three digits, the first giving the class. The session asks these
+/// questions, never compares numbers (lettre's `Code`); the named codes are the ones the engine treats
+/// specially.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Code(u16);
+
+impl Code {
+    /// 220: the greeting, and the go-ahead for the TLS handshake after STARTTLS (RFC 3207 §4).
+    pub const READY: Code = Code(220);
+    /// 221: the server closes the channel; the answer to QUIT and to nothing else (RFC 5321 §4.2.2).
+    pub const CLOSING: Code = Code(221);
+    /// 235: authentication succeeded (RFC 4954 §6).
+    pub const AUTHENTICATED: Code = Code(235);
+    /// 250: requested action completed.
+    pub const OK: Code = Code(250);
+    /// 334: a SASL challenge; the next line is a response that carries credentials (RFC 4954 §4).
+    pub const AUTH_CHALLENGE: Code = Code(334);
+    /// 354: start the mail input, end it with CRLF.CRLF (RFC 5321 §4.1.1.4).
+    pub const START_INPUT: Code = Code(354);
+    /// 421: the service is not available and the server is closing: no RSET, no QUIT (RFC 5321 §3.8).
+    pub const UNAVAILABLE: Code = Code(421);
+
+    pub const fn new(code: u16) -> Code {
+        Code(code)
+    }
+
+    pub const fn get(self) -> u16 {
+        self.0
+    }
+
+    /// The first digit. A parsed code is at most 599; a synthetic one above 25599 would not fit, so
+    /// saturate.
+    pub fn class(self) -> u8 {
+        u8::try_from(self.0 / 100).unwrap_or(u8::MAX)
+    }
+
+    /// 2yz: the command succeeded; any 2yz, not only the usual one (RFC 5321 §4.2.1; issue 10, point 8).
+    pub fn is_positive_completion(self) -> bool {
+        self.class() == 2
+    }
+
+    /// 4yz: refused for now; worth retrying.
+    pub fn is_transient(self) -> bool {
+        self.class() == 4
+    }
+
+    /// 5yz: refused for good.
+    pub fn is_permanent(self) -> bool {
+        self.class() == 5
+    }
+}
+
+impl From<u16> for Code {
+    fn from(code: u16) -> Code {
+        Code(code)
+    }
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
 /// One complete reply: its code and the text of each line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {
-    pub code: u16,
+    pub code: Code,
     /// The text of each line: the bytes after the fourth, stripped of `b" \t\r\n"` at both ends.
     pub lines: Vec<Vec<u8>>,
 }
@@ -27,7 +91,7 @@ impl Reply {
     /// A one-line reply, for tests and for replies the engine makes up itself.
     pub fn new(code: u16, text: &str) -> Reply {
         Reply {
-            code,
+            code: Code(code),
             lines: vec![text.as_bytes().to_vec()],
         }
     }
@@ -37,25 +101,21 @@ impl Reply {
         self.lines.join(&b'\n')
     }
 
+    /// The first digit of the code.
     pub fn class(&self) -> u8 {
-        // A parsed code is at most 599; a synthetic one above 25599 would not fit, so saturate.
-        u8::try_from(self.code / 100).unwrap_or(u8::MAX)
+        self.code.class()
     }
 
     pub fn is_positive(&self) -> bool {
-        self.class() == 2
-    }
-
-    pub fn is_intermediate(&self) -> bool {
-        self.class() == 3
+        self.code.is_positive_completion()
     }
 
     pub fn is_transient(&self) -> bool {
-        self.class() == 4
+        self.code.is_transient()
     }
 
     pub fn is_permanent(&self) -> bool {
-        self.class() == 5
+        self.code.is_permanent()
     }
 }
 
@@ -180,7 +240,10 @@ fn parse_lines(buf: &[u8], eof: bool) -> Result<Parsed<'_>, ReplyError> {
         if continues == Continues::No {
             let lines = raw_lines.iter().map(|l| text_of(l).to_vec()).collect();
             return Ok(Parsed::Complete {
-                reply: Reply { code: first, lines },
+                reply: Reply {
+                    code: Code(first),
+                    lines,
+                },
                 raw_lines,
                 consumed: start,
             });
@@ -285,7 +348,7 @@ mod tests {
 
     fn reply_of(buf: &[u8]) -> (u16, Vec<u8>) {
         let (reply, _, _) = complete(buf);
-        (reply.code, reply.message())
+        (reply.code.get(), reply.message())
     }
 
     fn is_malformed(buf: &[u8]) -> bool {
@@ -332,7 +395,7 @@ mod tests {
             panic!("expected a reply at end of file");
         };
         assert_eq!(
-            (reply.code, reply.message()),
+            (reply.code.get(), reply.message()),
             (250, b"first\nsecond".to_vec())
         );
         assert_eq!(consumed, 21);
@@ -481,9 +544,9 @@ mod tests {
     fn pipelined_replies_leave_the_rest() {
         let buf = b"250 ok\r\n550 no\r\n354 go";
         let (first, _, consumed) = complete(buf);
-        assert_eq!((first.code, consumed), (250, 8));
+        assert_eq!((first.code.get(), consumed), (250, 8));
         let (second, _, more) = complete(&buf[consumed..]);
-        assert_eq!((second.code, more), (550, 8));
+        assert_eq!((second.code.get(), more), (550, 8));
         assert_eq!(parse(&buf[consumed + more..]), Ok(Parsed::Incomplete));
     }
 
@@ -541,13 +604,15 @@ mod tests {
     fn reply_helpers() {
         let reply = Reply::new(354, "go ahead");
         assert_eq!(reply.message(), b"go ahead");
-        assert_eq!(reply.class(), 3);
-        assert!(reply.is_intermediate());
+        assert_eq!(reply.code, Code::START_INPUT);
+        assert_eq!(reply.code.class(), 3);
         assert!(!reply.is_positive() && !reply.is_transient() && !reply.is_permanent());
         assert!(Reply::new(250, "").is_positive());
+        assert!(Reply::new(252, "").code.is_positive_completion());
         assert!(Reply::new(421, "").is_transient());
         assert!(Reply::new(554, "").is_permanent());
-        assert_eq!(Reply::new(u16::MAX, "").class(), 255);
+        assert_eq!(Code::new(u16::MAX).class(), 255);
+        assert_eq!(Code::UNAVAILABLE.to_string(), "421");
     }
 
     fn valid_text() -> impl Strategy<Value = Vec<u8>> {
@@ -603,7 +668,7 @@ mod tests {
             let Ok(Parsed::Complete { reply, raw_lines, consumed }) = parse(&whole) else {
                 return Err(TestCaseError::fail("no complete reply"));
             };
-            prop_assert_eq!(reply.code, code);
+            prop_assert_eq!(reply.code.get(), code);
             prop_assert_eq!(&reply.lines, &texts);
             prop_assert_eq!(consumed, wire.len());
             prop_assert_eq!(raw_lines.concat(), wire);

@@ -5,8 +5,12 @@
 //! the wire (CR/LF/NUL refused first, RFC 5321 §2.3.8; smtplib's putcmd check); `starttls` always refuses
 //! bytes buffered before the handshake and always says EHLO again (RFC 3207 §4.2, catalogue A1/A2);
 //! `send` gives exit status 0 only after the final 2xx (RFC 5321 §6.1, §4.2.1), one outcome per recipient for
-//! LMTP (RFC 2033 §4.2). After any error that leaves the dialogue out of step, the connection is dropped,
-//! never reused (catalogue D31).
+//! LMTP (RFC 2033 §4.2). The connection's state is one [`Link`], changed only by [`Link::after_reply`]
+//! and [`Link::after_error`]: after any error that leaves the dialogue out of step, the connection is
+//! dropped, never reused (catalogue D31). A session sends any number of transactions
+//! ([`transaction`]); the caller ends it with [`Session::quit`].
+//!
+//! Imports only the engine's own modules, `crate::tls` (the handshake) and `crate::progress`.
 
 use std::io::{self, Read, Write};
 use std::net::IpAddr;
@@ -16,14 +20,21 @@ use super::auth::{AUTO_ORDER, Credentials, Exchange, MAX_CHALLENGES, Mechanism};
 use super::capabilities::Capabilities;
 use super::command::Command;
 use super::error::{Error, Stage};
-use super::reply::{self, Parsed, Reply};
+use super::reply::{self, Code, Parsed, Reply};
 use super::trace::Trace;
 use super::transport::{self, Stream};
 use crate::tls::{PeerInfo, Tls, Verification};
 
 mod mail;
+mod transaction;
+mod typed;
 
-pub use mail::{BodyType, Delivery, Transaction};
+#[cfg(test)]
+mod tests;
+
+pub use super::command::BodyType;
+pub use mail::{Delivery, Transaction};
+pub use transaction::Then;
 
 /// How the session talks: the greeting name, LMTP or SMTP, and the time bounds.
 #[derive(Debug, Clone)]
@@ -65,17 +76,7 @@ impl Write for Detached {
     }
 }
 
-impl Stream for Detached {
-    fn set_timeout(&self, _: Duration) -> io::Result<()> {
-        Ok(())
-    }
-    fn bound_reads(&self, _: Duration) -> io::Result<()> {
-        Ok(())
-    }
-    fn bound_writes(&self, _: Duration) -> io::Result<()> {
-        Ok(())
-    }
-}
+impl Stream for Detached {}
 
 const READ_CHUNK: usize = 16 * 1024;
 
@@ -91,6 +92,54 @@ fn address_literal(ip: Option<IpAddr>) -> String {
     }
 }
 
+/// The state of the connection under the session: the one place that says whether another command
+/// may go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Link {
+    /// In step: the next command may go.
+    Ready,
+    /// QUIT went out with the end of the data (RFC 2920 §3.1); only replies are left to read.
+    QuitSent,
+    /// The connection may no longer be used (421, 221, lost, out of step, half-way into TLS): no RSET,
+    /// no QUIT.
+    Broken,
+}
+
+impl Link {
+    /// After a reply: 421 (RFC 5321 §3.8, the server is closing; smtplib sends nothing more) and 221
+    /// (§4.2.2, the channel is closed; issue 10, point 9) end the dialogue.
+    fn after_reply(self, reply: &Reply) -> Link {
+        match reply.code {
+            Code::UNAVAILABLE | Code::CLOSING => Link::Broken,
+            _ => self,
+        }
+    }
+
+    /// After an error: whether the dialogue is still in step. A refusal leaves it in step (the caller
+    /// may RSET and go on); a lost, stalled or garbled connection, a reply that does not fit, a TLS
+    /// failure or data that could not be read (catalogue F43: the end of the data must never follow)
+    /// do not.
+    fn after_error(self, error: &Error) -> Link {
+        match error {
+            Error::Timeout { .. }
+            | Error::Closed { .. }
+            | Error::Io { .. }
+            | Error::Protocol { .. }
+            | Error::Unsolicited { .. }
+            | Error::Unexpected { .. }
+            | Error::UnknownOutcome { .. }
+            | Error::StartTlsInjection
+            | Error::Tls { .. }
+            | Error::AuthLoop(_)
+            | Error::Input(_) => Link::Broken,
+            _ => match error.reply() {
+                Some(reply) => self.after_reply(reply),
+                None => self,
+            },
+        }
+    }
+}
+
 pub struct Session {
     stream: Box<dyn Stream>,
     rbuf: Vec<u8>,
@@ -99,17 +148,12 @@ pub struct Session {
     opts: SessionOptions,
     greeting: Reply,
     caps: Capabilities,
-    esmtp: bool,
     tls: Option<PeerInfo>,
-    /// The connection may no longer be used (421, lost, out of step): no RSET, no QUIT.
-    broken: bool,
-    /// QUIT already went out with the end of the data (pipelining).
-    quit_sent: bool,
+    link: Link,
+    /// The last reply to a typed line was 334: the next typed line is a SASL response ([`typed`]).
+    challenged: bool,
     /// A progress line for a person at a terminal (long sends only).
     progress: Option<crate::progress::Progress>,
-    /// How long the next reply may take in all (not per read: a server that trickles bytes cannot
-    /// stretch it).
-    wait: Duration,
 }
 
 /// Wrap `stream` in TLS and finish the handshake; report it in the trace.
@@ -148,7 +192,6 @@ impl Session {
         opts: SessionOptions,
         tls: Option<PeerInfo>,
     ) -> Result<Session, Error> {
-        let opts_timeout = opts.timeout;
         let mut session = Session {
             stream,
             rbuf: Vec::new(),
@@ -157,12 +200,10 @@ impl Session {
             opts,
             greeting: Reply::new(0, ""),
             caps: Capabilities::none(),
-            esmtp: false,
             tls,
-            broken: false,
-            quit_sent: false,
+            link: Link::Ready,
+            challenged: false,
             progress: None,
-            wait: opts_timeout,
         };
         session.read_greeting()?;
         Ok(session)
@@ -171,8 +212,8 @@ impl Session {
     fn read_greeting(&mut self) -> Result<(), Error> {
         let reply = self.read_reply(Stage::Greeting)?;
         self.trace.greeting(&reply.message());
-        if reply.code != 220 {
-            self.broken = reply.code == 421 || self.broken;
+        if reply.code != Code::READY {
+            // A 554 greeting still wants QUIT (RFC 5321 §3.1); a 421 has closed (Link::after_reply).
             return Err(Error::Greeting(reply));
         }
         self.greeting = reply;
@@ -212,22 +253,20 @@ impl Session {
             Command::Ehlo(name.clone())
         };
         let reply = self.command(cmd, Stage::Hello)?;
-        if reply.code == 250 {
+        if reply.code == Code::OK {
             self.caps = Capabilities::parse(&reply);
-            self.esmtp = true;
             return Ok(());
         }
         self.reject_odd_positive(&reply, Stage::Hello)?;
         self.caps = Capabilities::none();
-        self.esmtp = false;
-        if reply.code == 421 || self.opts.lmtp {
+        if reply.code == Code::UNAVAILABLE || self.opts.lmtp {
             return Err(Error::Rejected {
                 stage: Stage::Hello,
                 reply,
             });
         }
         let reply = self.command(Command::Helo(name), Stage::Hello)?;
-        if reply.code != 250 {
+        if reply.code != Code::OK {
             self.reject_odd_positive(&reply, Stage::Hello)?;
             return Err(Error::Rejected {
                 stage: Stage::Hello,
@@ -247,7 +286,7 @@ impl Session {
             ));
         }
         let reply = self.exchange(Command::StartTls, Stage::StartTls)?;
-        if reply.code != 220 {
+        if reply.code != Code::READY {
             self.reject_odd_positive(&reply, Stage::StartTls)?;
             return Err(Error::Rejected {
                 stage: Stage::StartTls,
@@ -257,17 +296,16 @@ impl Session {
         if !self.rbuf.is_empty() {
             // Catalogue A1: anything the server sent after its 220 was sent in plaintext and would be
             // read as if it came through TLS.
-            self.broken = true;
-            return Err(Error::StartTlsInjection);
+            return Err(self.fail(Error::StartTlsInjection));
         }
+        // Until the handshake is done the stream is Detached; any handshake error is a TLS or
+        // transport error, which leaves the link Broken.
         let plain = std::mem::replace(&mut self.stream, Box::new(Detached));
-        self.broken = true; // until the handshake is done, the connection is unusable
-        let (stream, info) = secure(plain, tls, self.opts.timeout, &mut self.trace)?;
+        let (stream, info) =
+            secure(plain, tls, self.opts.timeout, &mut self.trace).map_err(|e| self.fail(e))?;
         self.stream = stream;
         self.tls = Some(info);
-        self.broken = false;
         self.caps = Capabilities::none();
-        self.esmtp = false;
         self.hello()
     }
 
@@ -315,7 +353,7 @@ impl Session {
         for mech in candidates {
             match self.auth_with(mech, req) {
                 Ok(()) => return Ok(()),
-                Err(e @ Error::AuthFailed { .. }) if !self.broken => last = Some(e),
+                Err(e @ Error::AuthFailed { .. }) if self.link == Link::Ready => last = Some(e),
                 Err(e) => return Err(e),
             }
         }
@@ -339,11 +377,10 @@ impl Session {
             Stage::Auth,
         )?;
         let mut rounds = 0;
-        while reply.code == 334 {
+        while reply.code == Code::AUTH_CHALLENGE {
             rounds += 1;
             if rounds > MAX_CHALLENGES {
-                self.broken = true;
-                return Err(Error::AuthLoop(MAX_CHALLENGES));
+                return Err(self.fail(Error::AuthLoop(MAX_CHALLENGES)));
             }
             let challenge = reply.lines.first().cloned().unwrap_or_default();
             match exchange.respond(&challenge) {
@@ -359,23 +396,20 @@ impl Session {
             }
         }
         match reply.code {
-            235 if exchange.finished_ok() => Ok(()),
-            235 => Err(exchange_error(
+            Code::AUTHENTICATED if exchange.finished_ok() => Ok(()),
+            Code::AUTHENTICATED => Err(exchange_error(
                 super::auth::AuthError::ServerSignatureMismatch,
             )),
-            421 => Err(Error::Rejected {
+            Code::UNAVAILABLE => Err(Error::Rejected {
                 stage: Stage::Auth,
                 reply,
             }),
             // Catalogue item 30: after a reply that does not fit, no further mechanism (no more
             // credentials) is tried.
-            _ if reply.is_positive() => {
-                self.broken = true;
-                Err(Error::Unexpected {
-                    stage: Stage::Auth,
-                    reply,
-                })
-            }
+            _ if reply.is_positive() => Err(self.fail(Error::Unexpected {
+                stage: Stage::Auth,
+                reply,
+            })),
             _ => Err(Error::AuthFailed {
                 mechanism: mech.name().to_string(),
                 reply,
@@ -389,15 +423,31 @@ impl Session {
         if !reply.is_positive() {
             return Ok(());
         }
-        self.broken = true;
-        Err(Error::Unexpected {
+        Err(self.fail(Error::Unexpected {
             stage,
             reply: reply.clone(),
-        })
+        }))
+    }
+
+    /// The one place an error changes the link ([`Link::after_error`]); it passes the error on.
+    fn fail(&mut self, error: Error) -> Error {
+        self.link = self.link.after_error(&error);
+        if self.link == Link::Broken {
+            // Nothing queued may follow on a connection given up.
+            self.wbuf.clear();
+        }
+        error
+    }
+
+    /// Like [`Session::fail`], for an error that leaves the dialogue out of step whatever it says (a
+    /// refusal read where the server should have been waiting for the data, catalogue E37).
+    fn abort(&mut self, error: Error) -> Error {
+        self.link = Link::Broken;
+        self.fail(error)
     }
 
     /// Send one command and read its reply; the server must then be silent.
-    pub fn command(&mut self, cmd: Command, stage: Stage) -> Result<Reply, Error> {
+    fn command(&mut self, cmd: Command, stage: Stage) -> Result<Reply, Error> {
         let reply = self.exchange(cmd, stage)?;
         self.expect_quiet(stage)?;
         Ok(reply)
@@ -412,11 +462,10 @@ impl Session {
     /// Bytes beyond the replies we asked for mean the dialogue is out of step (a reply to a command that
     /// was not sent): stop rather than read them as the next reply (catalogue D31).
     fn expect_quiet(&mut self, stage: Stage) -> Result<(), Error> {
-        if self.rbuf.is_empty() || self.broken {
+        if self.rbuf.is_empty() || self.link == Link::Broken {
             return Ok(());
         }
-        self.broken = true;
-        Err(Error::Unsolicited { stage })
+        Err(self.fail(Error::Unsolicited { stage }))
     }
 
     /// Append a command to the write buffer; the trace shows it (secrets redacted by Command's Display).
@@ -429,7 +478,7 @@ impl Session {
 
     /// One write for everything queued.
     fn flush(&mut self, stage: Stage) -> Result<(), Error> {
-        if self.broken {
+        if self.link == Link::Broken {
             self.wbuf.clear();
             return Err(Error::Closed { stage });
         }
@@ -439,34 +488,33 @@ impl Session {
             .bound_writes(self.opts.timeout)
             .and_then(|()| self.stream.send(&self.wbuf));
         self.wbuf.clear();
-        result.map_err(|e| {
-            self.broken = true;
-            Error::io(stage, e)
-        })
+        result.map_err(|e| self.fail(Error::io(stage, e)))
     }
 
-    /// The only reader: bounded parse, trace, and 421 handling.
+    /// The reader for every reply but the last ones: bounded by `--timeout`.
     fn read_reply(&mut self, stage: Stage) -> Result<Reply, Error> {
-        if self.broken {
+        self.read_reply_within(stage, self.opts.timeout)
+    }
+
+    /// The only reader: bounded parse, trace, and 421/221 handling. `wait` bounds the whole reply, not
+    /// each read: a server that trickles bytes cannot stretch it.
+    fn read_reply_within(&mut self, stage: Stage, wait: Duration) -> Result<Reply, Error> {
+        if self.link == Link::Broken {
             return Err(Error::Closed { stage });
         }
-        self.read_any_reply(stage)
+        self.read_any_reply(stage, wait)
     }
 
     /// What [`Session::read_reply`] does, on a connection already given up: a server that hangs up
     /// in the middle of the data may have said why first (catalogue E37).
     fn read_parting_reply(&mut self, stage: Stage) -> Option<Reply> {
-        self.wait = Duration::from_secs(1);
-        let reply = self.read_any_reply(stage).ok();
-        self.broken = true;
-        reply
+        self.read_any_reply(stage, Duration::from_secs(1)).ok()
     }
 
-    fn read_any_reply(&mut self, stage: Stage) -> Result<Reply, Error> {
+    fn read_any_reply(&mut self, stage: Stage, wait: Duration) -> Result<Reply, Error> {
         // One bound for the whole reply, however many reads (and TLS records) it takes.
-        if let Err(e) = self.stream.bound_reads(self.wait) {
-            self.broken = true;
-            return Err(Error::io(stage, e));
+        if let Err(e) = self.stream.bound_reads(wait) {
+            return Err(self.fail(Error::io(stage, e)));
         }
         loop {
             match reply::parse(&self.rbuf) {
@@ -478,57 +526,60 @@ impl Session {
                     for line in raw_lines {
                         self.trace.reply_line(line);
                     }
-                    self.trace.reply(reply.code, &reply.message());
+                    self.trace.reply(reply.code.get(), &reply.message());
                     self.rbuf.drain(..consumed);
-                    if reply.code == 421 {
-                        // RFC 5321 §3.8: the server is closing; no RSET or QUIT (smtplib rule).
-                        self.broken = true;
-                    }
-                    if reply.code == 221 && stage != Stage::Quit {
+                    self.link = self.link.after_reply(&reply);
+                    if reply.code == Code::CLOSING && stage != Stage::Quit {
                         // 221 closes the channel (RFC 5321 §4.2.2): to anything but QUIT it is no
-                        // success, and nothing may follow it (issue 10, point 9; catalogue item 30).
-                        // After pipelined data it is QUIT's reply, so what it stands in for is unknown
-                        // (point 7).
-                        self.broken = true;
+                        // success (issue 10, point 9; catalogue item 30). After pipelined data it is
+                        // QUIT's reply, so what it stands in for is unknown (point 7).
                         return Err(Error::Unexpected { stage, reply });
                     }
                     return Ok(reply);
                 }
                 Ok(Parsed::Incomplete) => {}
-                Err(source) => {
-                    self.broken = true;
-                    return Err(Error::Protocol { stage, source });
-                }
+                Err(source) => return Err(self.fail(Error::Protocol { stage, source })),
             }
-            let start = self.rbuf.len();
-            self.rbuf.resize(start + READ_CHUNK, 0);
-            let result = self.stream.read(&mut self.rbuf[start..]);
-            match result {
-                Ok(0) => {
-                    self.rbuf.truncate(start);
-                    self.broken = true;
-                    return Err(Error::Closed { stage });
-                }
-                Ok(n) => self.rbuf.truncate(start + n),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => self.rbuf.truncate(start),
-                Err(e) => {
-                    self.rbuf.truncate(start);
-                    self.broken = true;
-                    return Err(Error::io(stage, e));
-                }
+            self.read_more(stage)?;
+        }
+    }
+
+    /// One read into the buffer; end of file is the server closing.
+    fn read_more(&mut self, stage: Stage) -> Result<(), Error> {
+        let start = self.rbuf.len();
+        self.rbuf.resize(start + READ_CHUNK, 0);
+        let result = self.stream.read(&mut self.rbuf[start..]);
+        match result {
+            Ok(0) => {
+                self.rbuf.truncate(start);
+                Err(self.fail(Error::Closed { stage }))
+            }
+            Ok(n) => {
+                self.rbuf.truncate(start + n);
+                Ok(())
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                self.rbuf.truncate(start);
+                Ok(())
+            }
+            Err(e) => {
+                self.rbuf.truncate(start);
+                Err(self.fail(Error::io(stage, e)))
             }
         }
     }
 
-    /// QUIT when the connection is still in step; a missing 221 is not an error (spec §3).
+    /// QUIT when the connection is still in step (or read its reply when it went with the data); a
+    /// missing 221 is not an error (spec §3).
     pub fn quit(mut self) -> Trace {
-        let sent = self.quit_sent
-            || (!self.broken
-                && self.queue(&Command::Quit).is_ok()
-                && self.flush(Stage::Quit).is_ok());
-        if sent && !self.broken {
-            self.wait = self.opts.timeout.min(Duration::from_secs(10));
-            let _ = self.read_reply(Stage::Quit);
+        let sent = match self.link {
+            Link::QuitSent => true,
+            Link::Ready => self.queue(&Command::Quit).is_ok() && self.flush(Stage::Quit).is_ok(),
+            Link::Broken => false,
+        };
+        if sent {
+            let wait = self.opts.timeout.min(Duration::from_secs(10));
+            let _ = self.read_reply_within(Stage::Quit, wait);
         }
         self.trace
     }
@@ -538,23 +589,13 @@ impl Session {
         self.trace
     }
 
+    /// The connection may no longer be used: no further command, no QUIT.
     pub fn is_broken(&self) -> bool {
-        self.broken
+        self.link == Link::Broken
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ehlo_literal_is_the_connections_local_address() {
-        // Issue 10, point 23: RFC 5321 §4.1.4 and §4.1.3 forms; a v4-mapped v6 address is the v4 one.
-        let ip = |s: &str| Some(s.parse::<IpAddr>().unwrap());
-        assert_eq!(address_literal(ip("127.0.0.2")), "[127.0.0.2]");
-        assert_eq!(address_literal(ip("::1")), "[IPv6:::1]");
-        assert_eq!(address_literal(ip("2001:db8::5")), "[IPv6:2001:db8::5]");
-        assert_eq!(address_literal(ip("::ffff:192.0.2.7")), "[192.0.2.7]");
-        assert_eq!(address_literal(None), "[127.0.0.1]");
+    /// Another transaction may start: the last one ended and left the dialogue in step.
+    pub fn is_ready(&self) -> bool {
+        self.link == Link::Ready
     }
 }
