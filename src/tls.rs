@@ -372,67 +372,16 @@ fn utc(secs: i64) -> String {
 /// A server that answers in plaintext; the caller adds the advice that fits the TLS mode.
 pub const NOT_TLS: &str = "the server did not answer with TLS";
 
+/// Issue 10, point 22: a certificate nobody vouches for may still be the one the user means to trust (a
+/// self-signed one on a small server); say how to check it and how to trust it.
+const TRUST_HINT: &str = "`mailsend --serverinfo` shows its SHA-256 fingerprint; \
+                          --tls-fingerprint pins it; --tls-trust-file trusts the CA that signed it";
+
 /// A TLS failure as a user's sentence (spec §7: what failed, in one line).
 pub fn describe_error(e: &Error) -> String {
-    // Issue 10, point 22: a certificate nobody vouches for may still be the one the user means to
-    // trust (a self-signed one on a small server); say how to check it and how to trust it.
-    const TRUST_HINT: &str = "`mailsend --serverinfo` shows its SHA-256 fingerprint; \
-                              --tls-fingerprint pins it; --tls-trust-file trusts the CA that signed it";
-    let unknown_ca = || format!("the certificate is signed by an unknown authority ({TRUST_HINT})");
     const NO_VERSION: &str = "the server offered no TLS version we accept (TLS 1.2 or 1.3)";
     match e {
-        Error::InvalidCertificate(c) => match c {
-            CertificateError::Expired => "the certificate has expired".to_owned(),
-            CertificateError::ExpiredContext { not_after, .. } => format!(
-                "the certificate has expired (valid until {})",
-                utc(i64::try_from(not_after.as_secs()).unwrap_or(i64::MAX))
-            ),
-            CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
-                "the certificate is not valid yet (or the local clock is wrong)".to_owned()
-            }
-            CertificateError::NotValidForName => {
-                "the certificate is not valid for the server name".to_owned()
-            }
-            CertificateError::NotValidForNameContext {
-                expected,
-                presented,
-            } => {
-                let mut s = format!("the certificate is not valid for {}", expected.to_str());
-                if !presented.is_empty() {
-                    let names: Vec<&str> = presented.iter().map(|p| presented_name(p)).collect();
-                    s.push_str(&format!(" (it names {})", names.join(", ")));
-                }
-                s
-            }
-            CertificateError::UnknownIssuer => unknown_ca(),
-            // rustls reports a bad handshake signature the same way as a bad chain signature.
-            CertificateError::BadSignature => "a signature in the certificate chain or the handshake \
-                                               is invalid (the server may not hold the certificate's \
-                                               key)"
-                .to_owned(),
-            CertificateError::Revoked => "the certificate has been revoked".to_owned(),
-            CertificateError::BadEncoding => "the certificate is malformed".to_owned(),
-            CertificateError::InvalidPurpose | CertificateError::InvalidPurposeContext { .. } => {
-                "the certificate is not meant for a TLS server".to_owned()
-            }
-            CertificateError::Other(o) => {
-                if let Some(pin) = o.0.downcast_ref::<verify::PinMismatch>() {
-                    return pin.to_string();
-                }
-                // rustls-webpki's CaUsedAsEndEntity reaches us only as text (its error type is not
-                // re-exported by rustls); catalogue A.5 names this case.
-                let text = o.0.to_string();
-                if text.contains("CaUsedAsEndEntity") {
-                    format!(
-                        "the server presented a CA certificate as its own certificate (a \
-                         self-signed certificate made as a CA?) ({TRUST_HINT})"
-                    )
-                } else {
-                    format!("the certificate was rejected ({text})")
-                }
-            }
-            other => format!("the certificate was rejected ({other:?})"),
-        },
+        Error::InvalidCertificate(c) => describe_certificate_error(c),
         Error::NoCertificatesPresented => "the server presented no certificate".to_owned(),
         Error::PeerIncompatible(
             PeerIncompatible::ServerDoesNotSupportTls12Or13
@@ -452,13 +401,68 @@ pub fn describe_error(e: &Error) -> String {
             "the server requires a client certificate (--tls-cert-file)".to_owned()
         }
         Error::AlertReceived(a) => format!("the server aborted the TLS handshake ({a:?})"),
-        Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType) => {
-            NOT_TLS.to_owned()
-        }
+        Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType) => NOT_TLS.to_owned(),
         Error::InvalidMessage(m) => format!("the server sent a malformed TLS message ({m:?})"),
         Error::PeerMisbehaved(m) => format!("the server broke the TLS protocol ({m:?})"),
         Error::DecryptError => "the TLS connection was corrupted (decryption failed)".to_owned(),
         other => format!("TLS error: {other}"),
+    }
+}
+
+/// Why the server's certificate was refused, as a user's sentence.
+fn describe_certificate_error(c: &CertificateError) -> String {
+    match c {
+        CertificateError::Expired => "the certificate has expired".to_owned(),
+        CertificateError::ExpiredContext { not_after, .. } => format!(
+            "the certificate has expired (valid until {})",
+            utc(i64::try_from(not_after.as_secs()).unwrap_or(i64::MAX))
+        ),
+        CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
+            "the certificate is not valid yet (or the local clock is wrong)".to_owned()
+        }
+        CertificateError::NotValidForName => {
+            "the certificate is not valid for the server name".to_owned()
+        }
+        CertificateError::NotValidForNameContext {
+            expected,
+            presented,
+        } => {
+            let mut s = format!("the certificate is not valid for {}", expected.to_str());
+            if !presented.is_empty() {
+                let names: Vec<&str> = presented.iter().map(|p| presented_name(p)).collect();
+                s.push_str(&format!(" (it names {})", names.join(", ")));
+            }
+            s
+        }
+        CertificateError::UnknownIssuer => {
+            format!("the certificate is signed by an unknown authority ({TRUST_HINT})")
+        }
+        // rustls reports a bad handshake signature the same way as a bad chain signature.
+        CertificateError::BadSignature => "a signature in the certificate chain or the handshake \
+                                           is invalid (the server may not hold the certificate's key)"
+            .to_owned(),
+        CertificateError::Revoked => "the certificate has been revoked".to_owned(),
+        CertificateError::BadEncoding => "the certificate is malformed".to_owned(),
+        CertificateError::InvalidPurpose | CertificateError::InvalidPurposeContext { .. } => {
+            "the certificate is not meant for a TLS server".to_owned()
+        }
+        CertificateError::Other(o) => {
+            if let Some(pin) = o.0.downcast_ref::<verify::PinMismatch>() {
+                return pin.to_string();
+            }
+            // rustls-webpki's CaUsedAsEndEntity reaches us only as text (its error type is not
+            // re-exported by rustls); catalogue A.5 names this case.
+            let text = o.0.to_string();
+            if text.contains("CaUsedAsEndEntity") {
+                format!(
+                    "the server presented a CA certificate as its own certificate (a self-signed \
+                     certificate made as a CA?) ({TRUST_HINT})"
+                )
+            } else {
+                format!("the certificate was rejected ({text})")
+            }
+        }
+        other => format!("the certificate was rejected ({other:?})"),
     }
 }
 
