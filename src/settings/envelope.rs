@@ -1,7 +1,7 @@
 //! The envelope policy (spec §2): the sender given, the full name, `maildomain` and the default sender, the
 //! aliases, the header fields to add or qualify, `-t`, the recipients given, and the MAIL/RCPT parameters of
 //! `-B`, `-N`, `-R`, `-V` (RFC 6152, RFC 3461), checked here so that no value can add a parameter of its
-//! own. Imports the command line, the config model, the value types and the engine's `BodyType`.
+//! own. Imports the command line, the config model and the value types.
 
 use std::collections::BTreeMap;
 
@@ -9,8 +9,6 @@ use super::layers::Layers;
 use super::{DefaultSender, Env, EnvelopePolicy};
 use crate::cli::Cli;
 use crate::exit::Exit;
-use crate::smtp::session::BodyType;
-use crate::values;
 
 pub(super) fn policy(
     l: &mut Layers,
@@ -40,10 +38,7 @@ pub(super) fn policy(
         ),
         read_recipients: cli.read_recipients
             || l.flag("read_recipients", |a| a.read_recipients, false),
-        body_type: cli.body_type.map(|b| match b {
-            values::BodyType::EightBitMime => BodyType::EightBitMime,
-            values::BodyType::SevenBit => BodyType::SevenBit,
-        }),
+        body_type: cli.body_type,
         dsn_notify: cli.dsn_notify.as_deref().map(dsn_notify).transpose()?,
         dsn_ret: cli.dsn_ret.as_deref().map(dsn_ret).transpose()?,
         dsn_envid: cli.dsn_envid.as_deref().map(dsn_envid).transpose()?,
