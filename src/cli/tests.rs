@@ -607,3 +607,26 @@ fn value_names_hold_no_colon() {
         }
     }
 }
+
+/// The `--auth` help names the mechanisms in prose; it must name exactly the ones the value type
+/// parses, so a mechanism added to `values::Mechanism::ALL` cannot be left out of the help (issue 11).
+#[test]
+fn auth_help_names_every_mechanism() {
+    use clap::CommandFactory;
+    let command = Cli::command();
+    let auth = command
+        .get_arguments()
+        .find(|a| a.get_long() == Some("auth"))
+        .expect("--auth exists");
+    let help = auth
+        .get_long_help()
+        .expect("--auth has a long help")
+        .to_string();
+    for mechanism in crate::values::Mechanism::ALL {
+        assert!(
+            help.contains(mechanism.name()),
+            "{} missing from: {help}",
+            mechanism.name()
+        );
+    }
+}
