@@ -1,0 +1,84 @@
+//! What can go wrong with the queue's files, typed so that the one map to an exit status is here: a full
+//! disk and a spool that cannot be written are temporary (75, spec §9), and each message names the
+//! path and, where there is one, the fix.
+
+use std::io;
+use std::path::PathBuf;
+
+use super::id::Id;
+use super::state::Corrupt;
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    /// ENOSPC or EDQUOT while writing an entry; nothing of it is left behind.
+    #[error(
+        "the file system holding the queue {} is full ({source}); the message was not queued, try again \
+         when there is room",
+        path.display()
+    )]
+    NoSpace { path: PathBuf, source: io::Error },
+    #[error("cannot write the queue at {}: {source}; {fix}", path.display())]
+    NotWritable {
+        path: PathBuf,
+        source: io::Error,
+        fix: String,
+    },
+    #[error(
+        "{} is a symbolic link or not a {what}; mailsend does not follow links in its queue ({fix})",
+        path.display()
+    )]
+    NotPlain {
+        path: PathBuf,
+        what: &'static str,
+        fix: String,
+    },
+    #[error("the queue needs a place: set queue_dir, or HOME (or XDG_STATE_HOME)")]
+    Nowhere,
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: io::Error },
+    #[error("there is no queue entry {0}")]
+    NotFound(String),
+    #[error("queue entry {0} belongs to another user")]
+    NotYours(Id),
+    #[error("queue entry {0} is being delivered right now; try again in a moment")]
+    Busy(Id),
+    #[error("the state file of queue entry {id} is unusable: {why}")]
+    Corrupt { id: Id, why: Corrupt },
+}
+
+impl QueueError {
+    /// The sysexits status (spec §7, §9).
+    pub fn exit_code(&self) -> u8 {
+        use crate::exit;
+        match self {
+            QueueError::NotFound(_) => exit::USAGE,
+            QueueError::NotYours(_) => exit::NOPERM,
+            QueueError::Nowhere => exit::CONFIG,
+            _ => exit::TEMPFAIL,
+        }
+    }
+}
+
+/// An I/O failure on `path`, classified: a full disk, a permission problem (with `fix`), or another.
+pub fn classify(path: PathBuf, source: io::Error, fix: &dyn Fn() -> String) -> QueueError {
+    match source.raw_os_error() {
+        Some(libc::ENOSPC | libc::EDQUOT) => QueueError::NoSpace { path, source },
+        Some(libc::EACCES | libc::EPERM | libc::EROFS) => QueueError::NotWritable {
+            path,
+            source,
+            fix: fix(),
+        },
+        Some(libc::ELOOP) => QueueError::NotPlain {
+            path,
+            what: "regular file",
+            fix: fix(),
+        },
+        _ => QueueError::Io { path, source },
+    }
+}
+
+impl From<QueueError> for crate::exit::Exit {
+    fn from(e: QueueError) -> crate::exit::Exit {
+        crate::exit::Exit::new(e.exit_code(), e.to_string())
+    }
+}
