@@ -4,17 +4,11 @@
 use crate::smtp::error::Error;
 use crate::smtp::reply::Reply;
 
-pub const OK: u8 = 0;
-pub const USAGE: u8 = 64;
-pub const DATAERR: u8 = 65;
-pub const NOUSER: u8 = 67;
-pub const NOHOST: u8 = 68;
-pub const UNAVAILABLE: u8 = 69;
-pub const IOERR: u8 = 74;
-pub const TEMPFAIL: u8 = 75;
-pub const PROTOCOL: u8 = 76;
-pub const NOPERM: u8 = 77;
-pub const CONFIG: u8 = 78;
+pub mod status;
+
+pub use status::{
+    CONFIG, DATAERR, IOERR, NOHOST, NOPERM, NOUSER, OK, PROTOCOL, TEMPFAIL, UNAVAILABLE, USAGE,
+};
 
 /// A failure outside the engine that carries its own status: usage, input, configuration.
 #[derive(Debug, thiserror::Error)]
