@@ -10,16 +10,18 @@
 //! Imports the settings, the dialer (every mode here sets up its connection through `dial`) and the
 //! engine; never `app` or the command line.
 
+pub mod error;
 mod interactive;
 mod serverinfo;
 
+pub use error::DebugError;
 pub use interactive::interactive;
 pub use serverinfo::serverinfo;
 
 use std::io::{self, Write};
 
 use crate::dial::Plan;
-use crate::exit::{self, Exit};
+use crate::exit;
 use crate::settings::{Probe, Settings, TlsUse};
 use crate::smtp::command::{self, Command};
 use crate::smtp::reply::{Code, Reply, printable};
@@ -129,23 +131,21 @@ fn check_planned(planned: &[Probe]) -> anyhow::Result<()> {
     for (n, item) in planned.iter().enumerate() {
         let command = match item {
             Probe::Typed(line) if line.trim().is_empty() => {
-                return Err(Exit::usage("--command needs a command, e.g. --command NOOP").into());
+                return Err(DebugError::EmptyCommand.into());
             }
-            Probe::Typed(line) => {
-                command::typed(line, false).map_err(|e| Exit::usage(e.to_string()))?
-            }
+            Probe::Typed(line) => command::typed(line, false).map_err(DebugError::Typed)?,
             Probe::Vrfy(address) => Command::Vrfy(address.clone()),
             Probe::Expn(list) => Command::Expn(list.clone()),
         };
         // The message names the faulty part but never repeats the value, which may be a credential.
-        command.validate().map_err(|e| {
-            Exit::data(format!(
-                "{} (command {} of {}): {e}",
-                item.option(),
-                n + 1,
-                planned.len()
-            ))
-        })?;
+        command
+            .validate()
+            .map_err(|source| DebugError::Unsendable {
+                option: item.option(),
+                number: n + 1,
+                of: planned.len(),
+                source,
+            })?;
     }
     Ok(())
 }
@@ -159,20 +159,13 @@ pub fn quit_after(
     tx: Option<&Transaction>,
 ) -> anyhow::Result<u8> {
     if stage == StopAt::Starttls && settings.tls.mode == TlsUse::None {
-        return Err(Exit::usage(
-            "--quit-after starttls, but TLS is not in use (--tls off, or --tls auto for a loopback host); use \
-             --tls starttls",
-        )
-        .into());
+        return Err(DebugError::StarttlsWithoutTls.into());
     }
     if stage == StopAt::Auth && settings.auth.login.is_none() {
-        return Err(Exit::usage(
-            "--quit-after auth, but no credentials are configured (--user, or user in the configuration)",
-        )
-        .into());
+        return Err(DebugError::AuthWithoutLogin.into());
     }
     if stage >= StopAt::Mail && tx.is_none() {
-        return Err(Exit::usage("--quit-after mail and rcpt need the envelope").into());
+        return Err(DebugError::NoEnvelope.into());
     }
     let plan = Plan::new(settings, stage)?;
     match (stage, tx) {

@@ -135,11 +135,9 @@ impl<'a> Plan<'a> {
         };
         let (stream, info) = session::secure(stream, tls, self.settings.server.timeout, trace)
             .map_err(|e| match e {
-                Error::Tls { stage, message } if message == tls::NOT_TLS => Error::Tls {
+                Error::NotTls { stage, .. } => Error::NotTls {
                     stage,
-                    message: format!(
-                        "{message} (a plaintext port? try --tls starttls or --tls off)"
-                    ),
+                    implicit: true,
                 },
                 other => other,
             })?;
@@ -214,7 +212,59 @@ mod tests {
         let e = Plan::new(&settings, Stage::Auth)
             .err()
             .expect("the command fails");
-        assert_eq!(crate::exit::code(&e), crate::exit::CONFIG, "{e}");
+        assert_eq!(crate::exit::classify(&e), crate::exit::CONFIG, "{e}");
         assert!(Plan::new(&settings, Stage::Rcpt).is_err());
+    }
+
+    /// Issue 11, point 5: implicit TLS to a server that greets in plaintext says what to try; the
+    /// dialer recognised the case by the error's text before, now by its variant.
+    #[test]
+    fn implicit_tls_to_a_plaintext_port_suggests_starttls() {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a local port");
+        let port = listener.local_addr().expect("bound").port();
+        let server = std::thread::spawn(move || {
+            let (mut conn, _) = listener.accept().expect("the client connects");
+            let mut hello = [0u8; 512];
+            let _ = conn.read(&mut hello);
+            let _ = conn.write_all(b"220 mail.example ESMTP\r\n");
+            // Until the client gives up.
+            let _ = conn.read(&mut hello);
+        });
+        let host = format!("127.0.0.1:{port}");
+        let argv = [
+            "mailsend",
+            "--host",
+            &host,
+            "--tls",
+            "implicit",
+            "--tls-certcheck",
+            "off",
+            "--tls-server-name",
+            "mail.example",
+            "--timeout",
+            "5",
+        ];
+        let cli = crate::cli::parse_from(argv).expect("parses");
+        let settings = resolve(&cli, &Env::default()).expect("resolves");
+        let e = Plan::new(&settings, Stage::Greeting)
+            .expect("plans")
+            .dial(&mut ())
+            .err()
+            .expect("no TLS from the server");
+        server.join().expect("the server thread ends");
+        assert!(
+            matches!(
+                e.downcast_ref::<Error>(),
+                Some(Error::NotTls { implicit: true, .. })
+            ),
+            "{e:?}"
+        );
+        assert!(
+            e.to_string()
+                .ends_with("the server did not answer with TLS (a plaintext port? try --tls starttls or --tls off)"),
+            "{e}"
+        );
+        assert_eq!(crate::exit::classify(&e), crate::exit::PROTOCOL);
     }
 }

@@ -15,18 +15,19 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 mod envelope;
+pub mod error;
 mod layers;
 mod mode;
 mod sender;
 mod server;
 
+pub use error::SettingsError;
 pub use layers::Origin;
 pub use mode::{Mode, Probe};
 pub use sender::DefaultSender;
 
 use crate::cli::Cli;
 use crate::config::{self, Config, Resolved};
-use crate::exit::Exit;
 use crate::password::PasswordSource;
 use crate::smtp::session::BodyType;
 use crate::smtp::transport::Endpoint;
@@ -202,7 +203,7 @@ fn load(cli: &Cli, env: &Env) -> anyhow::Result<Loaded> {
         None => None,
     };
     if config.is_none() && cli.account.is_some() {
-        return Err(Exit::config("--account given but no configuration file was found").into());
+        return Err(SettingsError::AccountWithoutFile.into());
     }
     let from_cli = cli.host.is_some() || cli.socket.is_some();
     let other_server = from_cli && cli.account.is_none();
@@ -306,7 +307,7 @@ pub fn resolve(cli: &Cli, env: &Env) -> anyhow::Result<Settings> {
 }
 
 /// `--auth`, the user and where the password comes from (spec §5 order: command, file, netrc, prompt).
-fn auth(l: &mut Layers, cli: &Cli, env: &Env, resolved: &Resolved) -> Result<Auth, Exit> {
+fn auth(l: &mut Layers, cli: &Cli, env: &Env, resolved: &Resolved) -> Result<Auth, SettingsError> {
     let user = l.pick("user", cli.user.clone(), |a| a.user.clone());
     let choice = l.pick("auth", cli.auth, |a| a.auth);
     let password_command = l.pick("password_command", cli.password_command.clone(), |a| {
@@ -327,15 +328,9 @@ fn auth(l: &mut Layers, cli: &Cli, env: &Env, resolved: &Resolved) -> Result<Aut
             user,
             password,
         }),
-        (Some(AuthChoice::On), None) => {
-            return Err(Exit::config(
-                "--auth on needs a user name (--user or `user`)",
-            ));
-        }
+        (Some(AuthChoice::On), None) => return Err(SettingsError::AuthWithoutUser),
         (Some(AuthChoice::Only(mechanism)), user) => {
-            let user = user.ok_or_else(|| {
-                Exit::config(format!("--auth {mechanism} needs a user name (--user)"))
-            })?;
+            let user = user.ok_or(SettingsError::MechanismWithoutUser(mechanism))?;
             Some(Login {
                 mechanism: Some(mechanism),
                 user,
@@ -352,17 +347,13 @@ fn auth(l: &mut Layers, cli: &Cli, env: &Env, resolved: &Resolved) -> Result<Aut
     })
 }
 
-fn logging(l: &mut Layers, cli: &Cli, env: &Env) -> Result<Logging, Exit> {
+fn logging(l: &mut Layers, cli: &Cli, env: &Env) -> Result<Logging, SettingsError> {
     let debug = l.pick("debug", cli.debug, |a| a.debug).unwrap_or(0);
     // -X FILE is msmtp's (and sendmail's traffic log's) way to name the log file (issue 10, point 21).
     let logfile = match l.pick("logfile", cli.logfile.clone(), |a| a.logfile.clone()) {
         Some(path) => Some(
-            crate::log::expand_home(&path, env.home.as_deref()).ok_or_else(|| {
-                Exit::config(format!(
-                    "logfile {} starts with ~ but HOME is not set",
-                    path.display()
-                ))
-            })?,
+            crate::log::expand_home(&path, env.home.as_deref())
+                .ok_or_else(|| SettingsError::LogfileWithoutHome(path.clone()))?,
         ),
         None => None,
     };

@@ -20,9 +20,9 @@ use rustyline::history::DefaultHistory;
 use rustyline::validate::Validator;
 use rustyline::{ColorMode, Config, Editor, Helper};
 
-use super::{reply_text, verb_of};
+use super::{DebugError, reply_text, verb_of};
 use crate::dial::Plan;
-use crate::exit::{self, Exit};
+use crate::exit;
 use crate::settings::Settings;
 use crate::smtp::command;
 use crate::smtp::reply::{Code, Reply};
@@ -73,15 +73,15 @@ enum Input {
 /// `--interactive`: only on a terminal; exit 0 after QUIT (typed or Ctrl-D), 75 after a 421.
 pub fn interactive(settings: &Settings) -> anyhow::Result<u8> {
     if !io::stdin().is_terminal() {
-        return Err(Exit::usage("--interactive needs a terminal").into());
+        return Err(DebugError::NotATerminal.into());
     }
     // Forced: the masking must work even when stdout is not a terminal.
     let config = Config::builder()
         .auto_add_history(false)
         .color_mode(ColorMode::Forced)
         .build();
-    let mut editor: Editor<Masking, DefaultHistory> = Editor::with_config(config)
-        .map_err(|e| Exit::io(format!("cannot use the terminal: {e}")))?;
+    let mut editor: Editor<Masking, DefaultHistory> =
+        Editor::with_config(config).map_err(DebugError::Terminal)?;
     editor.set_helper(Some(Masking { on: false }));
     let session = Plan::new(settings, StopAt::Auth)?.dial(&mut ())?;
     let console = Console {
@@ -176,7 +176,7 @@ impl Console {
             Ok(line) => Ok(Input::Line(line)),
             Err(ReadlineError::Interrupted) => Ok(Input::Cleared),
             Err(ReadlineError::Eof) => Ok(Input::End),
-            Err(e) => Err(Exit::io(format!("cannot read from the terminal: {e}")).into()),
+            Err(e) => Err(DebugError::TerminalRead(e).into()),
         }
     }
 

@@ -117,7 +117,7 @@ fn tally_prefers_tempfail_then_unavailable() {
 fn code_of(result: anyhow::Result<()>) -> u8 {
     match result {
         Ok(()) => exit::OK,
-        Err(e) => exit::code(&e),
+        Err(e) => exit::classify(&e),
     }
 }
 
@@ -169,7 +169,7 @@ fn stop_points_that_cannot_be_reached_are_usage_errors() {
     let settings = settings();
     let code = |r: anyhow::Result<u8>| match r {
         Ok(c) => c,
-        Err(e) => exit::code(&e),
+        Err(e) => exit::classify(&e),
     };
     // Neither connects: both are refused before any connection is tried.
     assert_eq!(

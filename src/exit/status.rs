@@ -1,10 +1,10 @@
 //! Every exit status mailsend can return (spec §7, sysexits.h), in one table: the number, the sysexits
 //! name the log line writes (`exitcode=EX_TEMPFAIL`, msmtp's field), and what it means, which the man
 //! page's EXIT STATUS section is generated from. Which failure gets which status is decided in the
-//! parent module, [`crate::exit`]; this leaf only names them, so any module may import it.
+//! parent module, `exit`; this leaf only names them, so any module may import it.
 //!
 //! A meaning is plain prose for the man page: a `` `word` `` is set in bold (an option, a variable)
-//! and a `-` in it is an option's hyphen; [`crate::manpage`] turns both into roff.
+//! and a `-` in it is an option's hyphen; the man page generator turns both into roff.
 
 pub const OK: u8 = 0;
 pub const USAGE: u8 = 64;
@@ -74,7 +74,8 @@ pub const STATUSES: &[Status] = &[
         name: "EX_IOERR",
         meaning: "The input could not be read (also: the `--input` file does not exist); the spool \
                   file for a message over 1 MiB could not be created or written for a reason no \
-                  retry cures (such as a `$TMPDIR` that does not exist).",
+                  retry cures (such as a `$TMPDIR` that does not exist); the output (a report, \
+                  `--pretend`) could not be written.",
     },
     Status {
         code: TEMPFAIL,

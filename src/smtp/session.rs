@@ -130,6 +130,7 @@ impl Link {
             | Error::UnknownOutcome { .. }
             | Error::StartTlsInjection
             | Error::Tls { .. }
+            | Error::NotTls { .. }
             | Error::AuthLoop(_)
             | Error::Input(_) => Link::Broken,
             _ => match error.reply() {
