@@ -9,7 +9,7 @@ use std::io::{self, IsTerminal, Read, Write};
 use crate::cli::Cli;
 use crate::debug;
 use crate::dial::Plan;
-use crate::exit;
+use crate::exit::{self, Outcome};
 use crate::message::envelope::{self, Rewrite};
 use crate::message::headers::{self, HEAD_SCAN_LEN, MessageError};
 use crate::message::input::InputError;
@@ -34,7 +34,7 @@ impl Prepared {
     }
 }
 
-pub fn run(cli: &Cli, env: &Env) -> anyhow::Result<u8> {
+pub fn run(cli: &Cli, env: &Env) -> anyhow::Result<Outcome> {
     if cli.list_accounts {
         return list_accounts(cli, env);
     }
@@ -42,7 +42,7 @@ pub fn run(cli: &Cli, env: &Env) -> anyhow::Result<u8> {
 }
 
 /// The run the settings describe.
-fn execute(settings: &Settings) -> anyhow::Result<u8> {
+fn execute(settings: &Settings) -> anyhow::Result<Outcome> {
     // The debugging modes need no message (issue 7); stop points before MAIL read no input.
     match &settings.mode {
         Mode::ServerInfo => return debug::serverinfo(settings),
@@ -59,7 +59,7 @@ fn execute(settings: &Settings) -> anyhow::Result<u8> {
         Mode::Pretend => {
             warn_long_lines(&spool);
             pretend(settings, &prepared, &spool)?;
-            Ok(exit::OK)
+            Ok(Outcome::Done)
         }
         Mode::QuitAfter(stage) => debug::quit_after(settings, stage, Some(&prepared.transaction)),
         _ => {
@@ -74,16 +74,16 @@ fn execute(settings: &Settings) -> anyhow::Result<u8> {
 /// `--list-accounts`: the accounts of the file mailsend would read (honouring -C), for the shell
 /// completions of `-a` (issue 10, point 24). Read without resolving any account, so that a file
 /// whose default account is missing still lists what it has.
-fn list_accounts(cli: &Cli, env: &Env) -> anyhow::Result<u8> {
+fn list_accounts(cli: &Cli, env: &Env) -> anyhow::Result<Outcome> {
     let Some(path) = settings::config_path(cli, env)? else {
-        return Ok(exit::OK);
+        return Ok(Outcome::Done);
     };
     let config = crate::config::load(&path)?;
     let mut out = io::stdout().lock();
     for name in config.accounts.keys() {
         writeln!(out, "{name}")?;
     }
-    Ok(exit::OK)
+    Ok(Outcome::Done)
 }
 
 /// One log line per message when `logfile` or `syslog` is configured (msmtp's fields; never a secret).
@@ -96,7 +96,7 @@ fn log_outcome(settings: &Settings, tx: &Transaction, result: &anyhow::Result<De
     let (reply, exit_status) = match result {
         Ok(delivery) => (
             delivery.reply.to_string(),
-            exit::for_refusals(delivery.refused.iter().map(|(_, r)| r)),
+            exit::status(&Outcome::refusals(&delivery.refused)),
         ),
         // Each cause once (issue 10, point 21): an io::Error is both quoted by and the source of
         // the error that wraps it.
@@ -450,10 +450,10 @@ fn explain(error: Error, tx: &Transaction) -> anyhow::Error {
         .fold(anyhow::Error::new(error), |e, note| e.context(note))
 }
 
-/// Partial refusals: name them and who did get the message; the status says which kind.
-fn report(delivery: &Delivery) -> u8 {
+/// Partial refusals: name them and who did get the message; the outcome keeps the refusals.
+fn report(delivery: &Delivery) -> Outcome {
     if delivery.refused.is_empty() {
-        return exit::OK;
+        return Outcome::Done;
     }
     let mut err = io::stderr().lock();
     for (rcpt, reply) in &delivery.refused {
@@ -464,7 +464,7 @@ fn report(delivery: &Delivery) -> u8 {
         "mailsend: the message was delivered to {}",
         shown_list(&delivery.delivered)
     );
-    exit::for_refusals(delivery.refused.iter().map(|(_, r)| r))
+    Outcome::refusals(&delivery.refused)
 }
 
 /// `--generate`: the man page or a completion script, from the clap definition (one source of truth).

@@ -24,6 +24,47 @@ pub use status::{
     CONFIG, DATAERR, IOERR, NOHOST, NOPERM, NOUSER, OK, PROTOCOL, TEMPFAIL, UNAVAILABLE, USAGE,
 };
 
+/// How a run that did not fail ended; [`status`] says what it exits with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Done as asked: the message accepted for every recipient, the report printed, the dialogue
+    /// ended.
+    Done,
+    /// The replies refusing some recipients; the others got the message (or, `--quit-after rcpt`,
+    /// were accepted).
+    Refused(Vec<Reply>),
+    /// The replies to `--command`, `--verify` and `--expn`, in order.
+    Answered(Vec<Reply>),
+    /// The server closed the session with 421 (`--command`, `--interactive`).
+    Closing,
+    /// `--serverinfo`: the server's certificate failed verification; a send would have stopped.
+    CertificateFailed,
+}
+
+impl Outcome {
+    /// The refusals of a send (or of `--quit-after rcpt`); none is [`Outcome::Done`].
+    pub fn refusals(refused: &[crate::smtp::error::Refusal]) -> Outcome {
+        match refused.is_empty() {
+            true => Outcome::Done,
+            false => Outcome::Refused(refused.iter().map(|(_, r)| r.clone()).collect()),
+        }
+    }
+}
+
+/// The status of a run that did not fail.
+pub fn status(outcome: &Outcome) -> u8 {
+    match outcome {
+        Outcome::Done => OK,
+        Outcome::Refused(replies) => for_refusals(replies),
+        // Spec §1: 75 once any reply was 4xx (worth retrying), else 69 when any was 5xx.
+        Outcome::Answered(replies) if replies.iter().any(Reply::is_transient) => TEMPFAIL,
+        Outcome::Answered(replies) if replies.iter().any(Reply::is_permanent) => UNAVAILABLE,
+        Outcome::Answered(_) => OK,
+        Outcome::Closing => TEMPFAIL,
+        Outcome::CertificateFailed => PROTOCOL,
+    }
+}
+
 /// 4xx → 75, 5xx → `permanent`, anything else where a refusal was expected is a protocol error.
 fn by_class(reply: &Reply, permanent: u8) -> u8 {
     match reply.class() {
@@ -34,7 +75,7 @@ fn by_class(reply: &Reply, permanent: u8) -> u8 {
 }
 
 /// Refused recipients: any temporary refusal means a retry can still help (75), else 67.
-pub fn for_refusals<'a>(replies: impl IntoIterator<Item = &'a Reply>) -> u8 {
+fn for_refusals<'a>(replies: impl IntoIterator<Item = &'a Reply>) -> u8 {
     let mut code = OK;
     for reply in replies {
         if reply.is_transient() {
@@ -45,7 +86,7 @@ pub fn for_refusals<'a>(replies: impl IntoIterator<Item = &'a Reply>) -> u8 {
     code
 }
 
-pub fn for_engine(error: &Error) -> u8 {
+fn for_engine(error: &Error) -> u8 {
     match error {
         // Issue 10, point 2: a lookup that failed is not a name that does not exist.
         Error::Resolve { definite: true, .. } => NOHOST,
@@ -282,6 +323,28 @@ mod tests {
         assert_eq!(for_engine(&rejected(451)), TEMPFAIL);
         assert_eq!(for_engine(&rejected(550)), UNAVAILABLE);
         assert_eq!(for_engine(&rejected(250)), PROTOCOL);
+    }
+
+    /// Spec §1: the replies to `--command`s are 0 while 2xx or 3xx, 75 once any was 4xx, else 69 when
+    /// any was 5xx.
+    #[test]
+    fn command_replies_prefer_tempfail_then_unavailable() {
+        let mut replies = vec![Reply::new(250, "ok"), Reply::new(354, "go")];
+        assert_eq!(status(&Outcome::Answered(replies.clone())), OK);
+        replies.push(Reply::new(550, "no"));
+        assert_eq!(status(&Outcome::Answered(replies.clone())), UNAVAILABLE);
+        replies.push(Reply::new(450, "later"));
+        assert_eq!(status(&Outcome::Answered(replies)), TEMPFAIL);
+        assert_eq!(status(&Outcome::Closing), TEMPFAIL);
+        assert_eq!(status(&Outcome::CertificateFailed), PROTOCOL);
+    }
+
+    #[test]
+    fn a_send_with_refusals_is_67_or_75() {
+        let refused = vec![("a@x".to_owned(), Reply::new(550, "no"))];
+        assert_eq!(status(&Outcome::refusals(&refused)), NOUSER);
+        assert_eq!(Outcome::refusals(&[]), Outcome::Done);
+        assert_eq!(status(&Outcome::Done), OK);
     }
 
     #[test]

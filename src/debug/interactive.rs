@@ -22,7 +22,7 @@ use rustyline::{ColorMode, Config, Editor, Helper};
 
 use super::{DebugError, reply_text, verb_of};
 use crate::dial::Plan;
-use crate::exit;
+use crate::exit::Outcome;
 use crate::settings::Settings;
 use crate::smtp::command;
 use crate::smtp::reply::{Code, Reply};
@@ -70,8 +70,8 @@ enum Input {
     End,
 }
 
-/// `--interactive`: only on a terminal; exit 0 after QUIT (typed or Ctrl-D), 75 after a 421.
-pub fn interactive(settings: &Settings) -> anyhow::Result<u8> {
+/// `--interactive`: only on a terminal; done after QUIT (typed or Ctrl-D), closing after a 421.
+pub fn interactive(settings: &Settings) -> anyhow::Result<Outcome> {
     if !io::stdin().is_terminal() {
         return Err(DebugError::NotATerminal.into());
     }
@@ -100,7 +100,7 @@ struct Console {
 }
 
 impl Console {
-    fn run(mut self, endpoint: &str) -> anyhow::Result<u8> {
+    fn run(mut self, endpoint: &str) -> anyhow::Result<Outcome> {
         let greeting = self.session.greeting().clone();
         self.show_reply(&greeting);
         note(&format!(
@@ -144,7 +144,7 @@ impl Console {
             self.show_reply(&reply);
             if reply.code == Code::UNAVAILABLE {
                 note("the server closed the connection (421)");
-                return Ok(exit::TEMPFAIL);
+                return Ok(Outcome::Closing);
             }
             if self.session.challenged() {
                 note(
@@ -155,11 +155,11 @@ impl Console {
             match verb.as_str() {
                 "QUIT" => {
                     self.session.into_trace();
-                    return Ok(exit::OK);
+                    return Ok(Outcome::Done);
                 }
                 "DATA" if reply.code == Code::START_INPUT => {
-                    if let Some(code) = self.data()? {
-                        return Ok(code);
+                    if let Some(outcome) = self.data()? {
+                        return Ok(outcome);
                     }
                 }
                 _ => {}
@@ -181,8 +181,8 @@ impl Console {
     }
 
     /// After 354: the body up to a lone `.` (or Ctrl-D), sent dot-stuffed; the final reply shown.
-    /// `Some(status)` when the session is over.
-    fn data(&mut self) -> anyhow::Result<Option<u8>> {
+    /// `Some(outcome)` when the session is over.
+    fn data(&mut self) -> anyhow::Result<Option<Outcome>> {
         let mut body = Vec::new();
         loop {
             match self.read("data> ", false)? {
@@ -199,17 +199,17 @@ impl Console {
         self.show_reply(&reply);
         if reply.code == Code::UNAVAILABLE {
             note("the server closed the connection (421)");
-            return Ok(Some(exit::TEMPFAIL));
+            return Ok(Some(Outcome::Closing));
         }
         Ok(None)
     }
 
     /// Ctrl-D: cancel a pending AUTH exchange with `*` (RFC 4954 §4), then QUIT and show its reply.
-    fn end(mut self, challenged: bool) -> u8 {
+    fn end(mut self, challenged: bool) -> Outcome {
         if challenged {
             match self.session.typed("*") {
                 Ok(reply) => self.show_reply(&reply),
-                Err(_) => return exit::OK,
+                Err(_) => return Outcome::Done,
             }
         }
         if let Ok(reply) = self.session.typed("QUIT") {
@@ -217,7 +217,7 @@ impl Console {
         }
         // A missing 221 is not an error (spec §3); the connection is closed either way.
         self.session.into_trace();
-        exit::OK
+        Outcome::Done
     }
 
     fn show_reply(&self, reply: &Reply) {
