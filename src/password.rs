@@ -43,7 +43,7 @@ fn ended_by(code: Option<i32>) -> String {
 
 /// Where the password comes from, chosen when the settings are resolved (spec §5 order) and read only
 /// just before connecting, so that `--pretend` and a run that fails earlier never run the command.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub enum PasswordSource {
     /// `password_command`.
     Command(String),
@@ -56,16 +56,35 @@ pub enum PasswordSource {
 }
 
 impl PasswordSource {
-    /// The secret for `user` at `host`.
-    pub fn fetch(&self, user: &str, host: &str) -> Result<Secret, PasswordError> {
-        match self {
-            PasswordSource::Command(command) => from_command(command),
-            PasswordSource::File(secret) => Ok(secret.clone()),
+    /// The secret for `user` at `host`: the file's, lent; any other, fetched now.
+    pub fn fetch(&self, user: &str, host: &str) -> Result<Password<'_>, PasswordError> {
+        let fetched = match self {
+            PasswordSource::File(secret) => return Ok(Password::Configured(secret)),
+            PasswordSource::Command(command) => from_command(command)?,
             PasswordSource::Netrc(path) => match from_netrc(path, host, user) {
-                Some(secret) => Ok(secret),
-                None => prompt(user, host),
+                Some(secret) => secret,
+                None => prompt(user, host)?,
             },
-            PasswordSource::Prompt => prompt(user, host),
+            PasswordSource::Prompt => prompt(user, host)?,
+        };
+        Ok(Password::Fetched(fetched))
+    }
+}
+
+/// A password ready for AUTH. The configuration file's stays where the settings hold it and is lent,
+/// so that no second copy of it exists (issue 11); one from a command, `~/.netrc` or the terminal is
+/// owned here and wiped when this is dropped.
+#[derive(Debug)]
+pub enum Password<'a> {
+    Configured(&'a Secret),
+    Fetched(Secret),
+}
+
+impl Password<'_> {
+    pub fn secret(&self) -> &Secret {
+        match self {
+            Password::Configured(secret) => secret,
+            Password::Fetched(secret) => secret,
         }
     }
 }
@@ -165,6 +184,20 @@ mod tests {
             parse_netrc(text, "b.example", "u").is_none()
                 || parse_netrc(text, "b.example", "u").unwrap().expose() == "pd"
         );
+    }
+
+    /// Issue 11: the configuration file's password is lent to AUTH, not copied; a fetched one is owned.
+    #[test]
+    fn the_file_password_is_lent_not_copied() {
+        let source = PasswordSource::File(Secret::new("from-the-file"));
+        let password = source.fetch("u", "h").expect("no fetching needed");
+        let PasswordSource::File(held) = &source else {
+            unreachable!("built as File above")
+        };
+        assert!(std::ptr::eq(password.secret(), held));
+        let command = PasswordSource::Command("echo fetched".into());
+        let fetched = command.fetch("u", "h").expect("the command runs");
+        assert!(matches!(&fetched, Password::Fetched(s) if s.expose() == "fetched"));
     }
 
     #[test]
