@@ -363,25 +363,14 @@ fn line_breaks_and_separators_in_credentials_are_refused() {
             assert!(!err.to_string().contains(bad));
         }
     }
-    assert!(Exchange::start(Mechanism::XOAuth2, &creds("u\x01", &Secret::new("t")), true).is_err());
-    assert!(
-        Exchange::start(
-            Mechanism::OAuthBearer,
-            &creds("u", &Secret::new("t\x01")),
-            true
-        )
-        .is_err()
-    );
-    assert!(
-        Exchange::start(
-            Mechanism::ScramSha256,
-            &creds("u", &Secret::new("p\tq")),
-            true
-        )
-        .is_err()
-    );
+    let starts = |mech, user: &str, secret: &str| {
+        Exchange::start(mech, &creds(user, &Secret::new(secret)), true).is_ok()
+    };
+    assert!(!starts(Mechanism::XOAuth2, "u\x01", "t"));
+    assert!(!starts(Mechanism::OAuthBearer, "u", "t\x01"));
+    assert!(!starts(Mechanism::ScramSha256, "u", "p\tq"));
     // A tab is fine in a PLAIN password.
-    assert!(Exchange::start(Mechanism::Plain, &creds("u", &Secret::new("p\tq")), true).is_ok());
+    assert!(starts(Mechanism::Plain, "u", "p\tq"));
 }
 
 #[test]
