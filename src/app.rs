@@ -96,7 +96,7 @@ fn log_outcome(settings: &Settings, tx: &Transaction, result: &anyhow::Result<De
     let (reply, exit_status) = match result {
         Ok(delivery) => (
             delivery.reply.to_string(),
-            exit::status(&Outcome::refusals(&delivery.refused)),
+            exit::for_outcome(&Outcome::refusals(&delivery.refused)),
         ),
         // Each cause once (issue 10, point 21): an io::Error is both quoted by and the source of
         // the error that wraps it.

@@ -1,7 +1,8 @@
-//! The one map from a failure to a sysexits.h status (spec §7): [`classify`] is the only place that
-//! turns an error into a number, for main's exit and for the log line alike. Each area has its own
-//! typed error whose variants say what went wrong (the engine's [`Error`] keeps the server's reply);
-//! this module decides the status of each, from the one table in [`status`], which the man page lists.
+//! The one map from a failure to a sysexits.h status (spec §7): [`classify`] turns an error into a
+//! number and [`for_outcome`] a run that did not fail, for main's exit and for the log line alike; no
+//! other module picks one. Each area has its own typed error whose variants say what went wrong (the
+//! engine's [`Error`] keeps the server's reply); this module decides the status of each, from the one
+//! table in [`status`], which the man page lists.
 //!
 //! Imports every area's error type, so that none of them imports this module: they live in leaf
 //! modules (`settings::error`, `debug::error`, `message::input`) or in modules that pick no status.
@@ -24,7 +25,7 @@ pub use status::{
     CONFIG, DATAERR, IOERR, NOHOST, NOPERM, NOUSER, OK, PROTOCOL, TEMPFAIL, UNAVAILABLE, USAGE,
 };
 
-/// How a run that did not fail ended; [`status`] says what it exits with.
+/// How a run that did not fail ended; [`for_outcome`] says what it exits with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     /// Done as asked: the message accepted for every recipient, the report printed, the dialogue
@@ -52,7 +53,7 @@ impl Outcome {
 }
 
 /// The status of a run that did not fail.
-pub fn status(outcome: &Outcome) -> u8 {
+pub fn for_outcome(outcome: &Outcome) -> u8 {
     match outcome {
         Outcome::Done => OK,
         Outcome::Refused(replies) => for_refusals(replies),
@@ -330,21 +331,24 @@ mod tests {
     #[test]
     fn command_replies_prefer_tempfail_then_unavailable() {
         let mut replies = vec![Reply::new(250, "ok"), Reply::new(354, "go")];
-        assert_eq!(status(&Outcome::Answered(replies.clone())), OK);
+        assert_eq!(for_outcome(&Outcome::Answered(replies.clone())), OK);
         replies.push(Reply::new(550, "no"));
-        assert_eq!(status(&Outcome::Answered(replies.clone())), UNAVAILABLE);
+        assert_eq!(
+            for_outcome(&Outcome::Answered(replies.clone())),
+            UNAVAILABLE
+        );
         replies.push(Reply::new(450, "later"));
-        assert_eq!(status(&Outcome::Answered(replies)), TEMPFAIL);
-        assert_eq!(status(&Outcome::Closing), TEMPFAIL);
-        assert_eq!(status(&Outcome::CertificateFailed), PROTOCOL);
+        assert_eq!(for_outcome(&Outcome::Answered(replies)), TEMPFAIL);
+        assert_eq!(for_outcome(&Outcome::Closing), TEMPFAIL);
+        assert_eq!(for_outcome(&Outcome::CertificateFailed), PROTOCOL);
     }
 
     #[test]
     fn a_send_with_refusals_is_67_or_75() {
         let refused = vec![("a@x".to_owned(), Reply::new(550, "no"))];
-        assert_eq!(status(&Outcome::refusals(&refused)), NOUSER);
+        assert_eq!(for_outcome(&Outcome::refusals(&refused)), NOUSER);
         assert_eq!(Outcome::refusals(&[]), Outcome::Done);
-        assert_eq!(status(&Outcome::Done), OK);
+        assert_eq!(for_outcome(&Outcome::Done), OK);
     }
 
     #[test]

@@ -29,7 +29,7 @@ fn main() -> ExitCode {
     }
     let env = Env::from_process();
     match app::run(&cli, &env) {
-        Ok(outcome) => ExitCode::from(exit::status(&outcome)),
+        Ok(outcome) => ExitCode::from(exit::for_outcome(&outcome)),
         // A report piped into `head` that stopped reading: not a failure worth a message (stdout is the
         // only place a bare I/O error can come from; the engine wraps its own).
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,

@@ -157,7 +157,7 @@ fn empty_commands_and_typed_starttls_are_usage_errors() {
 fn stop_points_that_cannot_be_reached_are_usage_errors() {
     let settings = settings();
     let code = |r: anyhow::Result<Outcome>| match r {
-        Ok(outcome) => exit::status(&outcome),
+        Ok(outcome) => exit::for_outcome(&outcome),
         Err(e) => exit::classify(&e),
     };
     // Neither connects: both are refused before any connection is tried.
