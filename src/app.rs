@@ -6,15 +6,14 @@
 use std::fs::File;
 use std::io::{self, IsTerminal, Read, Write};
 
-use anyhow::Context;
-
 use crate::cli::Cli;
 use crate::debug;
 use crate::dial::Plan;
-use crate::exit::{self, Exit};
+use crate::exit::{self, Outcome};
 use crate::message::envelope::{self, Rewrite};
-use crate::message::headers::{self, HEAD_SCAN_LEN};
-use crate::message::spool::{Spool, SpoolError};
+use crate::message::headers::{self, HEAD_SCAN_LEN, MessageError};
+use crate::message::input::InputError;
+use crate::message::spool::Spool;
 use crate::password::PasswordSource;
 use crate::settings::{self, Env, Mode, Settings, TlsUse};
 use crate::smtp::error::Error;
@@ -35,7 +34,7 @@ impl Prepared {
     }
 }
 
-pub fn run(cli: &Cli, env: &Env) -> anyhow::Result<u8> {
+pub fn run(cli: &Cli, env: &Env) -> anyhow::Result<Outcome> {
     if cli.list_accounts {
         return list_accounts(cli, env);
     }
@@ -43,7 +42,7 @@ pub fn run(cli: &Cli, env: &Env) -> anyhow::Result<u8> {
 }
 
 /// The run the settings describe.
-fn execute(settings: &Settings) -> anyhow::Result<u8> {
+fn execute(settings: &Settings) -> anyhow::Result<Outcome> {
     // The debugging modes need no message (issue 7); stop points before MAIL read no input.
     match &settings.mode {
         Mode::ServerInfo => return debug::serverinfo(settings),
@@ -60,7 +59,7 @@ fn execute(settings: &Settings) -> anyhow::Result<u8> {
         Mode::Pretend => {
             warn_long_lines(&spool);
             pretend(settings, &prepared, &spool)?;
-            Ok(exit::OK)
+            Ok(Outcome::Done)
         }
         Mode::QuitAfter(stage) => debug::quit_after(settings, stage, Some(&prepared.transaction)),
         _ => {
@@ -75,16 +74,16 @@ fn execute(settings: &Settings) -> anyhow::Result<u8> {
 /// `--list-accounts`: the accounts of the file mailsend would read (honouring -C), for the shell
 /// completions of `-a` (issue 10, point 24). Read without resolving any account, so that a file
 /// whose default account is missing still lists what it has.
-fn list_accounts(cli: &Cli, env: &Env) -> anyhow::Result<u8> {
+fn list_accounts(cli: &Cli, env: &Env) -> anyhow::Result<Outcome> {
     let Some(path) = settings::config_path(cli, env)? else {
-        return Ok(exit::OK);
+        return Ok(Outcome::Done);
     };
     let config = crate::config::load(&path)?;
     let mut out = io::stdout().lock();
     for name in config.accounts.keys() {
         writeln!(out, "{name}")?;
     }
-    Ok(exit::OK)
+    Ok(Outcome::Done)
 }
 
 /// One log line per message when `logfile` or `syslog` is configured (msmtp's fields; never a secret).
@@ -97,11 +96,11 @@ fn log_outcome(settings: &Settings, tx: &Transaction, result: &anyhow::Result<De
     let (reply, exit_status) = match result {
         Ok(delivery) => (
             delivery.reply.to_string(),
-            exit::for_refusals(delivery.refused.iter().map(|(_, r)| r)),
+            exit::for_outcome(&Outcome::refusals(&delivery.refused)),
         ),
         // Each cause once (issue 10, point 21): an io::Error is both quoted by and the source of
         // the error that wraps it.
-        Err(e) => (exit::causes(e).join(": "), exit::code(e)),
+        Err(e) => (exit::causes(e).join(": "), exit::classify(e)),
     };
     let record = crate::log::Record {
         host: &host,
@@ -122,49 +121,28 @@ fn log_outcome(settings: &Settings, tx: &Transaction, result: &anyhow::Result<De
 fn read_input(settings: &Settings) -> anyhow::Result<Spool> {
     match &settings.input.path {
         Some(path) => {
-            let file = File::open(path).map_err(|e| {
-                Exit::io(format!(
-                    "cannot open the message file {}: {e}",
-                    path.display()
-                ))
+            let file = File::open(path).map_err(|source| InputError::Open {
+                path: path.clone(),
+                source,
             })?;
             // A regular file is used in place, anything else copied (issue 6).
-            Spool::from_file(file)
-                .map_err(|e| spool_failure(e, &format!("the message file {}", path.display())))
+            let from = format!("the message file {}", path.display());
+            Ok(Spool::from_file(file).map_err(|e| InputError::spooling(e, &from))?)
         }
         None => {
             // `mailsend < msg.eml`: the redirected file is used in place like --input (issue 6).
             if !settings.input.dot_ends_input
                 && let Some(file) = crate::message::spool::regular_stdin()
             {
-                return Spool::from_file(file).map_err(|e| spool_failure(e, "standard input"));
+                return Spool::from_file(file)
+                    .map_err(|e| InputError::spooling(e, "standard input").into());
             }
             let stdin = io::stdin();
             let mut lock = stdin.lock();
             Spool::read_from(&mut lock, settings.input.dot_ends_input)
-                .map_err(|e| spool_failure(e, "standard input"))
+                .map_err(|e| InputError::spooling(e, "standard input").into())
         }
     }
-}
-
-/// Issue 10, point 15: say which side failed. Reading the input is 74; writing the spool is this
-/// host's failure, and a full disk a temporary one (75).
-fn spool_failure(error: SpoolError, source: &str) -> anyhow::Error {
-    let code = error.exit_code();
-    let text = match &error {
-        SpoolError::Read(e) => format!("cannot read the message from {source}: {e}"),
-        SpoolError::Write(e) => format!(
-            "cannot write the message to its spool file in {} (the temporary directory, $TMPDIR): \
-             {e}; nothing was sent{}",
-            std::env::temp_dir().display(),
-            if code == exit::TEMPFAIL {
-                ", try again when there is room"
-            } else {
-                ""
-            }
-        ),
-    };
-    Exit::new(code, text).into()
 }
 
 /// Issue 10, point 18: lines over 998 octets go out unchanged (never folded), but many servers break
@@ -223,18 +201,12 @@ fn qualify(settings: &Settings, address: String) -> String {
 }
 
 pub fn prepare(settings: &Settings, spool: &Spool) -> anyhow::Result<Prepared> {
-    let head = spool
-        .head(HEAD_SCAN_LEN)
-        .map_err(|e| Exit::io(format!("cannot read the spooled message: {e}")))?;
+    let head = spool.head(HEAD_SCAN_LEN).map_err(InputError::Spooled)?;
     let block = headers::scan(&head)?;
     if let Some(at) = spool.stats().first_bare_cr
         && at < block.body_offset
     {
-        return Err(Exit::data(
-            "the header section holds a bare CR (a carriage return without a line feed); it could split a \
-             field and change the recipients, so nothing was sent",
-        )
-        .into());
+        return Err(MessageError::BareCrInHeaderSection.into());
     }
     // Only the header fields the envelope uses are parsed (issue 10, point 13): recipients with -t,
     // the sender when neither -f nor the account's `from` gives it.
@@ -262,14 +234,10 @@ pub fn prepare(settings: &Settings, spool: &Spool) -> anyhow::Result<Prepared> {
     let recipients = envelope::merge_recipients(&expanded, &[]);
     if recipients.is_empty() {
         // Issue 10, point 12: a user who gave -t is not told to use -t.
-        let text = if settings.envelope.read_recipients {
-            "no recipients: -t found no address in the To, Cc and Bcc header fields (or in the topmost \
-             Resent- block), and none was given as an argument"
-        } else {
-            "no recipients: give the addresses as arguments, or use -t to read them from the To, Cc and \
-             Bcc headers"
-        };
-        return Err(Exit::usage(text).into());
+        return Err(MessageError::NoRecipients {
+            read_recipients: settings.envelope.read_recipients,
+        }
+        .into());
     }
 
     let sender = match &settings.envelope.from {
@@ -277,10 +245,7 @@ pub fn prepare(settings: &Settings, spool: &Spool) -> anyhow::Result<Prepared> {
         Some(f) => {
             let mut list = envelope::parse_address_list(f)?;
             if list.len() != 1 {
-                return Err(Exit::data(format!(
-                    "the envelope sender {f:?} must be exactly one address"
-                ))
-                .into());
+                return Err(MessageError::SenderNotOne(f.clone()).into());
             }
             qualify(settings, list.remove(0))
         }
@@ -426,9 +391,7 @@ fn deliver(settings: &Settings, prepared: &Prepared, spool: &Spool) -> anyhow::R
             crate::progress::Progress::new(prepared.transaction.size, Box::new(io::stderr()));
         session.show_progress(progress);
     }
-    let mut data = prepared
-        .reader(spool)
-        .context("cannot read the spooled message")?;
+    let mut data = prepared.reader(spool).map_err(InputError::Spooled)?;
     let result = session.send(&prepared.transaction, &mut data, Then::Quit);
     session.quit();
     match result {
@@ -487,10 +450,10 @@ fn explain(error: Error, tx: &Transaction) -> anyhow::Error {
         .fold(anyhow::Error::new(error), |e, note| e.context(note))
 }
 
-/// Partial refusals: name them and who did get the message; the status says which kind.
-fn report(delivery: &Delivery) -> u8 {
+/// Partial refusals: name them and who did get the message; the outcome keeps the refusals.
+fn report(delivery: &Delivery) -> Outcome {
     if delivery.refused.is_empty() {
-        return exit::OK;
+        return Outcome::Done;
     }
     let mut err = io::stderr().lock();
     for (rcpt, reply) in &delivery.refused {
@@ -501,7 +464,7 @@ fn report(delivery: &Delivery) -> u8 {
         "mailsend: the message was delivered to {}",
         shown_list(&delivery.delivered)
     );
-    exit::for_refusals(delivery.refused.iter().map(|(_, r)| r))
+    Outcome::refusals(&delivery.refused)
 }
 
 /// `--generate`: the man page or a completion script, from the clap definition (one source of truth).

@@ -168,26 +168,6 @@ pub fn expand_home(path: &Path, home: Option<&Path>) -> Option<PathBuf> {
 /// A syslog daemon that stops reading must not hold up the caller (cron waits for us).
 const SYSLOG_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The sysexits.h names msmtp logs in `exitcode=`.
-const EXIT_NAMES: &[(u8, &str)] = &[
-    (0, "EX_OK"),
-    (64, "EX_USAGE"),
-    (65, "EX_DATAERR"),
-    (66, "EX_NOINPUT"),
-    (67, "EX_NOUSER"),
-    (68, "EX_NOHOST"),
-    (69, "EX_UNAVAILABLE"),
-    (70, "EX_SOFTWARE"),
-    (71, "EX_OSERR"),
-    (72, "EX_OSFILE"),
-    (73, "EX_CANTCREAT"),
-    (74, "EX_IOERR"),
-    (75, "EX_TEMPFAIL"),
-    (76, "EX_PROTOCOL"),
-    (77, "EX_NOPERM"),
-    (78, "EX_CONFIG"),
-];
-
 /// Logs `record` to `logfile` (appended; created 0600; never through a symbolic link) and, with a
 /// `syslog` facility, to /dev/log. Both are attempted; what failed is returned for the caller to warn
 /// about: the message's fate is already decided, and the log must not change the exit status.
@@ -303,8 +283,9 @@ fn fields(r: &Record) -> String {
         }
     }
     s.push_str("exitcode=");
-    match EXIT_NAMES.iter().find(|(n, _)| *n == r.exit_status) {
-        Some((_, name)) => s.push_str(name),
+    // The sysexits names msmtp logs, from the one table of statuses.
+    match crate::exit::status::name(r.exit_status) {
+        Some(name) => s.push_str(name),
         None => s.push_str(&r.exit_status.to_string()),
     }
     s
@@ -477,12 +458,12 @@ mod tests {
     #[test]
     fn every_exit_name() {
         let r = rcpts();
-        for (code, name) in EXIT_NAMES {
+        for status in crate::exit::status::STATUSES {
             let rec = Record {
-                exit_status: *code,
+                exit_status: status.code,
                 ..success(&r)
             };
-            assert!(fields(&rec).ends_with(&format!(" exitcode={name}")));
+            assert!(fields(&rec).ends_with(&format!(" exitcode={}", status.name)));
         }
     }
 

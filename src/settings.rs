@@ -15,19 +15,21 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 mod envelope;
+pub mod error;
 mod layers;
 mod mode;
 mod sender;
 mod server;
 
+pub use error::SettingsError;
 pub use layers::Origin;
 pub use mode::{Mode, Probe};
 pub use sender::DefaultSender;
 
 use crate::cli::Cli;
-use crate::config::{self, Config, Resolved};
-use crate::exit::Exit;
+use crate::config::{self, Resolved};
 use crate::password::PasswordSource;
+use crate::secret::Secret;
 use crate::smtp::session::BodyType;
 use crate::smtp::transport::Endpoint;
 use crate::tls::TlsOptions;
@@ -79,7 +81,7 @@ pub enum TlsUse {
 }
 
 /// Everything one run needs, resolved.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Settings {
     pub mode: Mode,
     pub server: Server,
@@ -115,7 +117,7 @@ pub struct TlsSettings {
 }
 
 /// Authentication (spec §5).
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Auth {
     /// `None`: no AUTH (`--auth off`, or no user).
     pub login: Option<Login>,
@@ -125,7 +127,7 @@ pub struct Auth {
 }
 
 /// Who authenticates and how; the password itself is fetched just before connecting.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Login {
     /// `None` = choose (`--auth on`).
     pub mechanism: Option<Mechanism>,
@@ -178,7 +180,8 @@ pub struct Logging {
 /// The configuration file found, and the account resolved from it.
 struct Loaded {
     path: Option<PathBuf>,
-    config: Option<Config>,
+    /// The file's `[aliases]`.
+    aliases: BTreeMap<String, String>,
     resolved: Resolved,
     /// Spec §8, issue 10, point 1: a server named on the command line without -a is not the account's
     /// server, so it gets no account and none of the file's credentials, pins or client certificate.
@@ -196,38 +199,38 @@ pub fn config_path(cli: &Cli, env: &Env) -> Result<Option<PathBuf>, config::Conf
 }
 
 fn load(cli: &Cli, env: &Env) -> anyhow::Result<Loaded> {
-    let path = config_path(cli, env)?;
-    let config = match &path {
-        Some(p) => Some(config::load(p)?),
-        None => None,
-    };
-    if config.is_none() && cli.account.is_some() {
-        return Err(Exit::config("--account given but no configuration file was found").into());
-    }
     let from_cli = cli.host.is_some() || cli.socket.is_some();
     let other_server = from_cli && cli.account.is_none();
-    let resolved = match &config {
-        Some(c) if other_server => c.resolve_for_other_server(),
-        Some(c) => c.resolve(cli.account.as_deref())?,
-        None => Resolved::default(),
+    let Some(path) = config_path(cli, env)? else {
+        if cli.account.is_some() {
+            return Err(SettingsError::AccountWithoutFile.into());
+        }
+        return Ok(Loaded {
+            path: None,
+            aliases: BTreeMap::new(),
+            resolved: Resolved::default(),
+            other_server,
+        });
+    };
+    let mut config = config::load(&path)?;
+    let aliases = std::mem::take(&mut config.aliases);
+    let known = config.account_names();
+    let resolved = match other_server {
+        true => config.resolve_for_other_server(),
+        false => config.resolve(cli.account.as_deref())?,
     };
     // Issue 10, point 20: accounts defined, none chosen, no server anywhere: refuse rather than guess.
-    if let Some(c) = &config
-        && !c.accounts.is_empty()
+    if !known.is_empty()
         && resolved.name.is_none()
         && !from_cli
         && resolved.account.host.is_none()
         && resolved.account.socket.is_none()
     {
-        return Err(config::ConfigError::NoAccount {
-            path: c.path.clone(),
-            known: c.account_names(),
-        }
-        .into());
+        return Err(config::ConfigError::NoAccount { path, known }.into());
     }
     Ok(Loaded {
-        path,
-        config,
+        path: Some(path),
+        aliases,
         resolved,
         other_server,
     })
@@ -271,12 +274,10 @@ fn note_file(l: &mut Layers, cli: &Cli, env: &Env, loaded: &Loaded) {
 }
 
 pub fn resolve(cli: &Cli, env: &Env) -> anyhow::Result<Settings> {
-    let loaded = load(cli, env)?;
-    let aliases = loaded
-        .config
-        .as_ref()
-        .map(|c| c.aliases.clone())
-        .unwrap_or_default();
+    let mut loaded = load(cli, env)?;
+    let aliases = std::mem::take(&mut loaded.aliases);
+    // Moved, not copied, into the password source: the one copy of the file's password (issue 11).
+    let file_password = loaded.resolved.account.password.take();
     let mut l = Layers {
         account: &loaded.resolved.account,
         sources: &loaded.resolved.sources,
@@ -287,7 +288,7 @@ pub fn resolve(cli: &Cli, env: &Env) -> anyhow::Result<Settings> {
     let target = server::target(&mut l, cli, from_cli)?;
     let tls = server::tls(&mut l, cli, &target, &loaded.resolved)?;
     let server = server::server(&mut l, cli, env, &target)?;
-    let auth = auth(&mut l, cli, env, &loaded.resolved)?;
+    let auth = auth(&mut l, cli, env, file_password)?;
     let envelope = envelope::policy(&mut l, cli, env, aliases)?;
     let logging = logging(&mut l, cli, env)?;
     Ok(Settings {
@@ -306,15 +307,20 @@ pub fn resolve(cli: &Cli, env: &Env) -> anyhow::Result<Settings> {
 }
 
 /// `--auth`, the user and where the password comes from (spec §5 order: command, file, netrc, prompt).
-fn auth(l: &mut Layers, cli: &Cli, env: &Env, resolved: &Resolved) -> Result<Auth, Exit> {
+fn auth(
+    l: &mut Layers,
+    cli: &Cli,
+    env: &Env,
+    file_password: Option<Secret>,
+) -> Result<Auth, SettingsError> {
     let user = l.pick("user", cli.user.clone(), |a| a.user.clone());
     let choice = l.pick("auth", cli.auth, |a| a.auth);
     let password_command = l.pick("password_command", cli.password_command.clone(), |a| {
         a.password_command.clone()
     });
-    let password = match (password_command, &resolved.account.password) {
+    let password = match (password_command, file_password) {
         (Some(command), _) => PasswordSource::Command(command),
-        (None, Some(secret)) => PasswordSource::File(secret.clone()),
+        (None, Some(secret)) => PasswordSource::File(secret),
         (None, None) => match &env.home {
             Some(home) => PasswordSource::Netrc(home.join(".netrc")),
             None => PasswordSource::Prompt,
@@ -327,15 +333,9 @@ fn auth(l: &mut Layers, cli: &Cli, env: &Env, resolved: &Resolved) -> Result<Aut
             user,
             password,
         }),
-        (Some(AuthChoice::On), None) => {
-            return Err(Exit::config(
-                "--auth on needs a user name (--user or `user`)",
-            ));
-        }
+        (Some(AuthChoice::On), None) => return Err(SettingsError::AuthWithoutUser),
         (Some(AuthChoice::Only(mechanism)), user) => {
-            let user = user.ok_or_else(|| {
-                Exit::config(format!("--auth {mechanism} needs a user name (--user)"))
-            })?;
+            let user = user.ok_or(SettingsError::MechanismWithoutUser(mechanism))?;
             Some(Login {
                 mechanism: Some(mechanism),
                 user,
@@ -352,17 +352,13 @@ fn auth(l: &mut Layers, cli: &Cli, env: &Env, resolved: &Resolved) -> Result<Aut
     })
 }
 
-fn logging(l: &mut Layers, cli: &Cli, env: &Env) -> Result<Logging, Exit> {
+fn logging(l: &mut Layers, cli: &Cli, env: &Env) -> Result<Logging, SettingsError> {
     let debug = l.pick("debug", cli.debug, |a| a.debug).unwrap_or(0);
     // -X FILE is msmtp's (and sendmail's traffic log's) way to name the log file (issue 10, point 21).
     let logfile = match l.pick("logfile", cli.logfile.clone(), |a| a.logfile.clone()) {
         Some(path) => Some(
-            crate::log::expand_home(&path, env.home.as_deref()).ok_or_else(|| {
-                Exit::config(format!(
-                    "logfile {} starts with ~ but HOME is not set",
-                    path.display()
-                ))
-            })?,
+            crate::log::expand_home(&path, env.home.as_deref())
+                .ok_or_else(|| SettingsError::LogfileWithoutHome(path.clone()))?,
         ),
         None => None,
     };

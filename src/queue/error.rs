@@ -1,4 +1,4 @@
-//! What can go wrong with the queue's files, typed so that the one map to an exit status is here: a full
+//! What can go wrong with the queue's files, typed so that `exit::classify`, the one map to an exit status, can tell them apart: a full
 //! disk and a spool that cannot be written are temporary (75, spec §9), and each message names the
 //! path and, where there is one, the fix.
 
@@ -46,19 +46,6 @@ pub enum QueueError {
     Corrupt { id: Id, why: Corrupt },
 }
 
-impl QueueError {
-    /// The sysexits status (spec §7, §9).
-    pub fn exit_code(&self) -> u8 {
-        use crate::exit;
-        match self {
-            QueueError::NotFound(_) => exit::USAGE,
-            QueueError::NotYours(_) => exit::NOPERM,
-            QueueError::Nowhere => exit::CONFIG,
-            _ => exit::TEMPFAIL,
-        }
-    }
-}
-
 /// An I/O failure on `path`, classified: a full disk, a permission problem (with `fix`), or another.
 pub fn classify(path: PathBuf, source: io::Error, fix: &dyn Fn() -> String) -> QueueError {
     match source.raw_os_error() {
@@ -74,11 +61,5 @@ pub fn classify(path: PathBuf, source: io::Error, fix: &dyn Fn() -> String) -> Q
             fix: fix(),
         },
         _ => QueueError::Io { path, source },
-    }
-}
-
-impl From<QueueError> for crate::exit::Exit {
-    fn from(e: QueueError) -> crate::exit::Exit {
-        crate::exit::Exit::new(e.exit_code(), e.to_string())
     }
 }

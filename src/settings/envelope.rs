@@ -6,16 +6,15 @@
 use std::collections::BTreeMap;
 
 use super::layers::Layers;
-use super::{DefaultSender, Env, EnvelopePolicy};
+use super::{DefaultSender, Env, EnvelopePolicy, SettingsError};
 use crate::cli::Cli;
-use crate::exit::Exit;
 
 pub(super) fn policy(
     l: &mut Layers,
     cli: &Cli,
     env: &Env,
     aliases: BTreeMap<String, String>,
-) -> Result<EnvelopePolicy, Exit> {
+) -> Result<EnvelopePolicy, SettingsError> {
     let from = l.pick("from", cli.from.clone(), |a| a.from.clone());
     let maildomain = l.pick("maildomain", None, |a| a.maildomain.clone());
     // `$USER@…` and the Message-ID want a name, never an address literal: the host name as it is.
@@ -48,7 +47,7 @@ pub(super) fn policy(
 
 /// `-N`: NEVER, or a comma-separated list of SUCCESS, FAILURE, DELAY (RFC 3461 §4.1). Checked, because
 /// the value becomes an ESMTP parameter: anything else (`NEVER ORCPT=…`) would add parameters of its own.
-fn dsn_notify(value: &str) -> Result<String, Exit> {
+fn dsn_notify(value: &str) -> Result<String, SettingsError> {
     let upper = value.to_ascii_uppercase();
     let words: Vec<&str> = upper.split(',').map(str::trim).collect();
     let valid = upper.trim() == "NEVER"
@@ -61,27 +60,23 @@ fn dsn_notify(value: &str) -> Result<String, Exit> {
         } else {
             words.join(",")
         }),
-        false => Err(Exit::usage(format!(
-            "-N takes NEVER or a list of SUCCESS, FAILURE and DELAY, not {value:?}"
-        ))),
+        false => Err(SettingsError::BadDsnNotify(value.to_owned())),
     }
 }
 
 /// `-R`: FULL or HDRS (RFC 3461 §4.3).
-fn dsn_ret(value: &str) -> Result<String, Exit> {
+fn dsn_ret(value: &str) -> Result<String, SettingsError> {
     match value.trim().to_ascii_uppercase().as_str() {
         r @ ("FULL" | "HDRS") => Ok(r.to_string()),
-        _ => Err(Exit::usage(format!("-R takes FULL or HDRS, not {value:?}"))),
+        _ => Err(SettingsError::BadDsnRet(value.to_owned())),
     }
 }
 
 /// `-V`: any text of at most 100 characters, sent as xtext (RFC 3461 §4.4): every octet outside
 /// `!`..`~`, and `+` and `=`, becomes `+XX`, so the value can never become a parameter of its own.
-fn dsn_envid(value: &str) -> Result<String, Exit> {
+fn dsn_envid(value: &str) -> Result<String, SettingsError> {
     if value.is_empty() || value.chars().count() > 100 {
-        return Err(Exit::usage(
-            "-V takes an envelope id of 1 to 100 characters",
-        ));
+        return Err(SettingsError::BadDsnEnvid);
     }
     Ok(value
         .bytes()

@@ -23,7 +23,7 @@ pub const MAX_COMMAND_LINE: usize = 512;
 pub const MAX_PARAMETERS: usize = 512;
 
 /// One command to the server.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub enum Command {
     Ehlo(String),
     Helo(String),

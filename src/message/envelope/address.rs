@@ -507,7 +507,7 @@ mod tests {
                 matches!(err, MessageError::AddressSyntax { .. }),
                 "{input:?}: {err:?}"
             );
-            assert_eq!(err.exit_code(), 65);
+            assert_eq!(crate::exit::classify(&err.into()), crate::exit::DATAERR);
         }
     }
 

@@ -233,7 +233,7 @@ fn malformed_recipient_field_names_the_field() {
         err.to_string().starts_with("in the Cc header field: "),
         "{err}"
     );
-    assert_eq!(err.exit_code(), 65);
+    assert_eq!(crate::exit::classify(&err.into()), crate::exit::DATAERR);
 }
 
 #[test]

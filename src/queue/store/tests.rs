@@ -106,8 +106,11 @@ fn a_full_disk_leaves_no_partial_entry() {
         &String::new,
     );
     assert!(matches!(error, QueueError::NoSpace { .. }), "{error}");
-    assert_eq!(error.exit_code(), crate::exit::TEMPFAIL);
     assert!(error.to_string().contains("was not queued"), "{error}");
+    assert_eq!(
+        crate::exit::classify(&anyhow::Error::new(error)),
+        crate::exit::TEMPFAIL
+    );
     // A failure after the data was renamed into place removes it again.
     let file = queue
         .create_new(&queue.path("tmp/blocker.state"))
