@@ -17,6 +17,7 @@ pub mod id;
 pub mod listing;
 pub mod location;
 pub mod notice;
+pub mod runner;
 pub mod state;
 pub mod store;
 pub mod sweep;
