@@ -166,10 +166,10 @@ impl Runner<'_> {
             let Some(mut state) = self.load_or_fail(Dir::Hold, &id)? else {
                 continue;
             };
-            let changed = state
-                .held
-                .as_ref()
-                .is_none_or(|h| h.config != self.options.config_stamp);
+            // A hold by --queue-hold waits for --queue-release, whatever the file does.
+            let changed = state.held.as_ref().is_none_or(|h| {
+                h.config != self.options.config_stamp && h.config != super::state::MANUAL_HOLD
+            });
             if changed && let Some(_lock) = self.queue.lock(&id)? {
                 state.held = None;
                 self.queue.relocate(Dir::Hold, Dir::Queue, &state)?;

@@ -365,4 +365,4 @@ pub fn config_stamp(path: Option<&Path>) -> String {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use super::*;
 use crate::queue::Clock;
-use crate::queue::location::{Kind as LocationKind, Location};
 use crate::queue::state::Kind;
 use crate::smtp::error::Error;
 use crate::smtp::reply::Reply;
@@ -62,15 +61,7 @@ impl Routes for Scripted {
 }
 
 fn queue(now: i64) -> (tempfile::TempDir, Queue) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let location = Location {
-        path: dir.path().join("queue"),
-        kind: LocationKind::Own,
-    };
-    let queue = Queue::open(&location, Clock::fixed(now), true)
-        .expect("opens")
-        .expect("made");
-    (dir, queue)
+    crate::queue::store::tests::queue_at(now)
 }
 
 fn enqueue(queue: &Queue, sender: &str, recipients: &[&str]) -> Id {
@@ -211,7 +202,10 @@ fn each_recipient_keeps_its_own_state() {
             EventKind::Failed
         ]
     );
-    assert_eq!(queue.ids(Dir::Failed).expect("listed"), std::slice::from_ref(&id));
+    assert_eq!(
+        queue.ids(Dir::Failed).expect("listed"),
+        std::slice::from_ref(&id)
+    );
     let notices = queue.ids(Dir::Queue).expect("listed");
     assert_eq!(notices.len(), 1);
     let notice = queue.load(Dir::Queue, &notices[0]).expect("notice");
