@@ -18,7 +18,7 @@ use crate::password::PasswordSource;
 use crate::settings::{self, Env, Mode, Settings, TlsUse};
 use crate::smtp::error::Error;
 use crate::smtp::session::{Delivery, Then, Transaction};
-use crate::values::{Stage, TlsMode};
+use crate::values::{QueuePolicy, Stage, TlsMode};
 
 /// The message as it will be sent: the rewritten header section, then the spool from `body_offset`.
 pub struct Prepared {
@@ -38,11 +38,11 @@ pub fn run(cli: &Cli, env: &Env) -> anyhow::Result<Outcome> {
     if cli.list_accounts {
         return list_accounts(cli, env);
     }
-    execute(&settings::resolve(cli, env)?)
+    execute(cli, env, &settings::resolve(cli, env)?)
 }
 
 /// The run the settings describe.
-fn execute(settings: &Settings) -> anyhow::Result<Outcome> {
+fn execute(cli: &Cli, env: &Env, settings: &Settings) -> anyhow::Result<Outcome> {
     // The debugging modes need no message (issue 7); stop points before MAIL read no input.
     match &settings.mode {
         Mode::ServerInfo => return debug::serverinfo(settings),
@@ -50,6 +50,9 @@ fn execute(settings: &Settings) -> anyhow::Result<Outcome> {
         Mode::Commands(probes) => return debug::commands(settings, probes),
         Mode::QuitAfter(stage) if !settings.mode.reads_message() => {
             return debug::quit_after(settings, *stage, None);
+        }
+        Mode::QueueRun | Mode::QueueList { .. } | Mode::QueueCheck | Mode::QueueEntry(..) => {
+            return crate::queue::command::run(cli, env, settings);
         }
         Mode::Send | Mode::Pretend | Mode::QuitAfter(_) => {}
     }
@@ -64,11 +67,54 @@ fn execute(settings: &Settings) -> anyhow::Result<Outcome> {
         Mode::QuitAfter(stage) => debug::quit_after(settings, stage, Some(&prepared.transaction)),
         _ => {
             warn_long_lines(&spool);
-            let result = deliver(settings, &prepared, &spool);
-            log_outcome(settings, &prepared.transaction, &result);
-            Ok(report(&result?))
+            send(cli, env, settings, &prepared, &spool)
         }
     }
+}
+
+/// Deliver the message, or queue it as the queue policy says (spec §9); after a successful send, run
+/// the queue when it holds anything.
+fn send(
+    cli: &Cli,
+    env: &Env,
+    settings: &Settings,
+    prepared: &Prepared,
+    spool: &Spool,
+) -> anyhow::Result<Outcome> {
+    use crate::queue::command::{self as queue, send as queueing};
+    let tx = &prepared.transaction;
+    let policy = settings.queue.policy;
+    if policy == QueuePolicy::Always {
+        let mut data = prepared.reader(spool).map_err(InputError::Spooled)?;
+        queueing::enqueue(settings, tx, &tx.recipients, &mut data)
+            .map_err(|e| queueing::not_queued(e, "not tried: queue = \"always\" or -odq"))?;
+        return Ok(Outcome::Done);
+    }
+    let result = deliver(settings, prepared, spool);
+    log_outcome(settings, tx, &result);
+    if policy == QueuePolicy::OnFailure
+        && let Some(owed) = queueing::owed(&result, tx)
+    {
+        let mut data = prepared.reader(spool).map_err(InputError::Spooled)?;
+        let id = queueing::enqueue(settings, tx, &owed.recipients, &mut data)
+            .map_err(|e| queueing::not_queued(e, &owed.reason))?;
+        eprintln!(
+            "mailsend: queued as {id} for {}: {}",
+            shown_list(&owed.recipients),
+            owed.reason
+        );
+        for (rcpt, reply) in &owed.refused {
+            eprintln!("mailsend: the server refused {}: {reply}", shown(rcpt));
+        }
+        return Ok(Outcome::refusals(&owed.refused));
+    }
+    let outcome = report(&result?);
+    if outcome == Outcome::Done
+        && let Err(e) = queue::run_queue(cli, env, settings, false)
+    {
+        eprintln!("mailsend: warning: the queue run after the send failed: {e}");
+    }
+    Ok(outcome)
 }
 
 /// `--list-accounts`: the accounts of the file mailsend would read (honouring -C), for the shell

@@ -22,7 +22,9 @@ use serde::Deserialize;
 use toml::de::DeTable;
 
 use crate::secret::Secret;
-use crate::values::{AuthChoice, OnOff, Port, Protocol, Timeout, TlsMode};
+use crate::values::{
+    AuthChoice, Connections, OnOff, Port, Protocol, QueuePolicy, Span, Timeout, TlsMode,
+};
 use position::Part;
 
 /// One account table. Every key is optional; the same shape serves `[defaults]` and `[accounts.NAME]`.
@@ -74,6 +76,16 @@ pub struct Account {
     pub debug: Option<u8>,
     /// Like `-t` on every invocation (useful for a mail client).
     pub read_recipients: Option<bool>,
+    /// When mail is queued (spec §9): `on-failure`, `always` or `never`.
+    pub queue: Option<QueuePolicy>,
+    /// The queue's directory instead of the system spool or the user's state directory.
+    pub queue_dir: Option<PathBuf>,
+    /// How long an entry may wait before it fails (default 5 days).
+    pub queue_lifetime: Option<Span>,
+    /// `--queue-check` reports entries older than this (default 1 hour).
+    pub queue_warn: Option<Span>,
+    /// The most connections the runner opens to one server at once (default 4).
+    pub queue_connections: Option<Connections>,
 }
 
 /// Generates [`ACCOUNT_KEYS`] and `overlay` from one list. `overlay` destructures [`Account`] without `..`,
@@ -133,6 +145,11 @@ account_keys!(
     syslog,
     debug,
     read_recipients,
+    queue,
+    queue_dir,
+    queue_lifetime,
+    queue_warn,
+    queue_connections,
 );
 
 /// The keys that belong to one account's server (spec §8): a server named on the command line without

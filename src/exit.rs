@@ -41,6 +41,10 @@ pub enum Outcome {
     Closing,
     /// `--serverinfo`: the server's certificate failed verification; a send would have stopped.
     CertificateFailed,
+    /// `-q`: the run stopped at a connection failure; the rest waits for the next run (spec §9).
+    QueueStopped,
+    /// `--queue-check`: something is held or older than `queue_warn` (spec §9).
+    QueueProblems,
 }
 
 impl Outcome {
@@ -64,6 +68,7 @@ pub fn for_outcome(outcome: &Outcome) -> u8 {
         Outcome::Answered(_) => OK,
         Outcome::Closing => TEMPFAIL,
         Outcome::CertificateFailed => PROTOCOL,
+        Outcome::QueueStopped | Outcome::QueueProblems => TEMPFAIL,
     }
 }
 
@@ -165,7 +170,7 @@ fn classify_cause(cause: &(dyn std::error::Error + 'static)) -> Option<u8> {
 /// nothing is a usage error, another user's entry a permission one.
 fn for_queue(error: &QueueError) -> u8 {
     match error {
-        QueueError::NotFound(_) => USAGE,
+        QueueError::NotFound(_) | QueueError::Usage(_) => USAGE,
         QueueError::NotYours(_) => NOPERM,
         QueueError::Nowhere => CONFIG,
         QueueError::NoSpace { .. }
@@ -190,7 +195,7 @@ fn for_settings(error: &SettingsError) -> u8 {
         | SettingsError::AuthWithoutUser
         | SettingsError::MechanismWithoutUser(_)
         | SettingsError::SocketTlsWithoutName
-        | SettingsError::LogfileWithoutHome(_)
+        | SettingsError::HomeNeeded { .. }
         | SettingsError::NoLoginName => CONFIG,
         // A login name no address can hold is unusable input, like a bad -f (spec §2 rule 4).
         SettingsError::UnusableLoginName { .. } => DATAERR,

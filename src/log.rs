@@ -191,6 +191,33 @@ pub fn write(logfile: Option<&Path>, syslog: Option<Facility>, record: &Record) 
     errors
 }
 
+/// Logs one line of `fields` (already made safe with [`bare`] and [`quoted`]) the way [`write`] logs a
+/// message: the queue's events (issue 12: queued, deferred, delivered, held, failed) go to the same file
+/// and syslog as the per-message lines. `failure` chooses syslog's severity.
+pub fn write_fields(
+    logfile: Option<&Path>,
+    syslog: Option<Facility>,
+    failure: bool,
+    fields: &str,
+) -> Vec<LogError> {
+    let mut errors = Vec::new();
+    if let Some(path) = logfile {
+        let line = format!("{} {fields}", Local::now().format("%b %d %H:%M:%S"));
+        if let Err(e) = append(path, &line) {
+            errors.push(LogError::file(path, &e));
+        }
+    }
+    if let Some(facility) = syslog {
+        let severity = if failure { SEVERITY_ERR } else { SEVERITY_INFO };
+        let pri = u16::from(facility.0) * 8 + u16::from(severity);
+        let message = format!("<{pri}>mailsend[{}]: {fields}", std::process::id());
+        if let Err(e) = send_syslog_text(Path::new(SYSLOG_SOCKET), message) {
+            errors.push(LogError::syslog(e));
+        }
+    }
+    errors
+}
+
 /// The logfile line, without its line end: the local time as msmtp writes it, then the fields.
 fn format_line(record: &Record, time: DateTime<Local>) -> String {
     format!("{} {}", time.format("%b %d %H:%M:%S"), fields(record))
@@ -228,7 +255,11 @@ fn syslog_message(facility: Facility, record: &Record, pid: u32) -> String {
 /// Sends the record to the syslog socket at `socket`: a datagram, or (when the socket is a stream
 /// socket, as on some older systems) a NUL-terminated message on a stream, as glibc does.
 fn send_syslog(socket: &Path, facility: Facility, record: &Record, pid: u32) -> io::Result<()> {
-    let message = syslog_message(facility, record, pid);
+    send_syslog_text(socket, syslog_message(facility, record, pid))
+}
+
+/// Sends one formatted RFC 3164 message to the syslog socket at `socket`.
+fn send_syslog_text(socket: &Path, message: String) -> io::Result<()> {
     let datagram = UnixDatagram::unbound()?;
     datagram.set_write_timeout(Some(SYSLOG_TIMEOUT))?;
     let error = match datagram.send_to(message.as_bytes(), socket) {
@@ -305,7 +336,7 @@ fn smtp_status(text: &str) -> Option<&str> {
 
 /// A value written without quotes: white space, `,` where `extra` says so, and what [`escape`]
 /// escapes become escapes, so the value ends at the next space.
-fn bare(s: &str, extra: &[char]) -> String {
+pub fn bare(s: &str, extra: &[char]) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         if c.is_whitespace() || extra.contains(&c) {
@@ -319,7 +350,7 @@ fn bare(s: &str, extra: &[char]) -> String {
 
 /// A value in single quotes, as msmtp writes the reply, with `'` and `\` escaped so the closing
 /// quote is the only unescaped one.
-fn quoted(s: &str) -> String {
+pub fn quoted(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('\'');
     for c in s.chars() {

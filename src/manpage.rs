@@ -5,7 +5,7 @@
 //! [`crate::config::ACCOUNT_KEYS`], and the list of exit statuses from
 //! [`crate::exit::status::STATUSES`], the table the log line takes its `exitcode=` names from (issue 11).
 //! What clap cannot say (input handling, the dialogue, ENVELOPE, TLS, AUTHENTICATION, CONFIGURATION,
-//! DEBUGGING A SERVER, the opening of EXIT STATUS and the fault matrix, FILES, EXAMPLES, SEE ALSO) is
+//! DEBUGGING A SERVER, QUEUE, the opening of EXIT STATUS and the fault matrix, FILES, EXAMPLES, SEE ALSO) is
 //! hand-written man(7) roff in man/sections/, one file per section, so that it is edited as roff and
 //! not as Rust string escapes. The output renders without a warning under `groff -man -ww`; the tests
 //! below also hold the committed page and completions to what the code generates now.
@@ -15,12 +15,13 @@ use std::io::{self, Write};
 use clap_mangen::Man;
 
 /// Hand-written parts, in page order after the generated OPTIONS.
-const SECTIONS: [&str; 9] = [
+const SECTIONS: [&str; 10] = [
     include_str!("../man/sections/envelope.roff"),
     include_str!("../man/sections/tls.roff"),
     include_str!("../man/sections/authentication.roff"),
     include_str!("../man/sections/configuration.roff"),
     include_str!("../man/sections/debugging.roff"),
+    include_str!("../man/sections/queue.roff"),
     include_str!("../man/sections/exit-status.roff"),
     include_str!("../man/sections/files.roff"),
     include_str!("../man/sections/examples.roff"),
@@ -338,6 +339,7 @@ mod tests {
                 "AUTHENTICATION",
                 "CONFIGURATION",
                 "\"DEBUGGING A SERVER\"",
+                "QUEUE",
                 "\"EXIT STATUS\"",
                 "FILES",
                 "EXAMPLES",

@@ -18,12 +18,13 @@ mod envelope;
 pub mod error;
 mod layers;
 mod mode;
+mod queue;
 mod sender;
 mod server;
 
 pub use error::SettingsError;
 pub use layers::Origin;
-pub use mode::{Mode, Probe};
+pub use mode::{EntryAction, Mode, Probe};
 pub use sender::DefaultSender;
 
 use crate::cli::Cli;
@@ -49,6 +50,13 @@ pub struct Env {
     pub xdg_config_home: Option<PathBuf>,
     pub hostname: String,
     pub stdin_is_terminal: bool,
+    /// `$XDG_STATE_HOME`, for the user's queue (spec §9).
+    pub xdg_state_home: Option<PathBuf>,
+    /// The real user ID: the owner recorded in queue entries.
+    pub uid: u32,
+    /// Running setgid (effective group not the real one): only the system configuration is read
+    /// (spec §9, multi-user system install).
+    pub setgid: bool,
 }
 
 impl Env {
@@ -68,6 +76,9 @@ impl Env {
             xdg_config_home: var("XDG_CONFIG_HOME").map(PathBuf::from),
             hostname: gethostname::gethostname().to_string_lossy().into_owned(),
             stdin_is_terminal: std::io::stdin().is_terminal(),
+            xdg_state_home: var("XDG_STATE_HOME").map(PathBuf::from),
+            uid: nix::unistd::getuid().as_raw(),
+            setgid: nix::unistd::getegid() != nix::unistd::getgid(),
         }
     }
 }
@@ -90,6 +101,7 @@ pub struct Settings {
     pub envelope: EnvelopePolicy,
     pub input: Input,
     pub logging: Logging,
+    pub queue: QueueSettings,
     /// Where each setting came from, for --pretend: (key, value shown, source).
     pub origins: Vec<Origin>,
 }
@@ -177,6 +189,23 @@ pub struct Logging {
     pub syslog: Option<crate::log::Facility>,
 }
 
+/// The queue (spec §9).
+#[derive(Debug, Clone)]
+pub struct QueueSettings {
+    pub policy: crate::values::QueuePolicy,
+    /// `None`: no place for a queue (no HOME and no system spool).
+    pub location: Option<crate::queue::Location>,
+    pub lifetime: Duration,
+    pub warn: Duration,
+    pub connections: crate::values::Connections,
+    /// The configuration file read, whose changes release held entries.
+    pub config_file: Option<PathBuf>,
+    /// What an entry queued by this run records to find its server again.
+    pub route: crate::queue::state::Route,
+    /// The owner recorded in entries and the only one whose entries a non-root user sees.
+    pub uid: u32,
+}
+
 /// The configuration file found, and the account resolved from it.
 struct Loaded {
     path: Option<PathBuf>,
@@ -190,6 +219,11 @@ struct Loaded {
 
 /// The file mailsend reads (honouring -C), if any.
 pub fn config_path(cli: &Cli, env: &Env) -> Result<Option<PathBuf>, config::ConfigError> {
+    // Spec §9: running setgid mailsend, only the system's file, so that a user cannot point the
+    // group's privileges at a file of their own (-C) nor read the system password through one.
+    if env.setgid {
+        return config::locate(None, None, None, Path::new(SYSTEM_CONFIG));
+    }
     config::locate(
         cli.config.as_deref(),
         env.xdg_config_home.as_deref(),
@@ -291,6 +325,13 @@ pub fn resolve(cli: &Cli, env: &Env) -> anyhow::Result<Settings> {
     let auth = auth(&mut l, cli, env, file_password)?;
     let envelope = envelope::policy(&mut l, cli, env, aliases)?;
     let logging = logging(&mut l, cli, env)?;
+    let queue = queue::settings(
+        &mut l,
+        cli,
+        env,
+        loaded.resolved.name.clone(),
+        loaded.path.clone(),
+    )?;
     Ok(Settings {
         mode: Mode::from_cli(cli),
         server,
@@ -302,6 +343,7 @@ pub fn resolve(cli: &Cli, env: &Env) -> anyhow::Result<Settings> {
             dot_ends_input: env.stdin_is_terminal && cli.input.is_none(),
         },
         logging,
+        queue,
         origins: l.origins,
     })
 }
@@ -352,16 +394,21 @@ fn auth(
     })
 }
 
+/// A configured path with `~` expanded (issue 10, point 21), or the error naming `key`.
+fn expand_home(key: &'static str, path: &Path, env: &Env) -> Result<PathBuf, SettingsError> {
+    crate::log::expand_home(path, env.home.as_deref()).ok_or_else(|| SettingsError::HomeNeeded {
+        key,
+        path: path.to_owned(),
+    })
+}
+
 fn logging(l: &mut Layers, cli: &Cli, env: &Env) -> Result<Logging, SettingsError> {
     let debug = l.pick("debug", cli.debug, |a| a.debug).unwrap_or(0);
     // -X FILE is msmtp's (and sendmail's traffic log's) way to name the log file (issue 10, point 21).
-    let logfile = match l.pick("logfile", cli.logfile.clone(), |a| a.logfile.clone()) {
-        Some(path) => Some(
-            crate::log::expand_home(&path, env.home.as_deref())
-                .ok_or_else(|| SettingsError::LogfileWithoutHome(path.clone()))?,
-        ),
-        None => None,
-    };
+    let logfile = l.pick("logfile", cli.logfile.clone(), |a| a.logfile.clone());
+    let logfile = logfile
+        .map(|path| expand_home("logfile", &path, env))
+        .transpose()?;
     let syslog = match l.pick("syslog", None, |a| a.syslog) {
         Some(crate::log::Syslog::On(facility)) => Some(facility),
         Some(crate::log::Syslog::Off) | None => None,

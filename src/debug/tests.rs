@@ -73,6 +73,16 @@ pub(crate) fn settings() -> Settings {
             logfile: None,
             syslog: None,
         },
+        queue: crate::settings::QueueSettings {
+            policy: crate::values::QueuePolicy::Never,
+            location: None,
+            lifetime: crate::queue::clock::DEFAULT_LIFETIME,
+            warn: crate::queue::clock::DEFAULT_WARN,
+            connections: crate::values::Connections::DEFAULT,
+            config_file: None,
+            route: crate::queue::state::Route::default(),
+            uid: 1000,
+        },
         origins: Vec::new(),
     }
 }

@@ -42,6 +42,9 @@ pub enum QueueError {
     NotYours(Id),
     #[error("queue entry {0} is being delivered right now; try again in a moment")]
     Busy(Id),
+    /// A queue command that does not apply (`--queue-release` of an entry that is not held).
+    #[error("{0}")]
+    Usage(String),
     #[error("the state file of queue entry {id} is unusable: {why}")]
     Corrupt { id: Id, why: Corrupt },
 }

@@ -10,6 +10,7 @@
 //! [`error`] (one exit status per failure), and [`hooks`] (test-only faults, compiled out of release).
 
 pub mod clock;
+pub mod command;
 pub mod enqueue;
 pub mod error;
 pub mod hooks;
@@ -17,6 +18,7 @@ pub mod id;
 pub mod listing;
 pub mod location;
 pub mod notice;
+pub mod runner;
 pub mod state;
 pub mod store;
 pub mod sweep;

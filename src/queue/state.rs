@@ -109,6 +109,9 @@ pub struct Held {
     pub config: String,
 }
 
+/// The stamp of an entry held by `--queue-hold`: only `--queue-release` lets it go.
+pub const MANUAL_HOLD: &str = "manual";
+
 /// The whole state of one entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct State {

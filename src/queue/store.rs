@@ -126,6 +126,14 @@ impl Queue {
         Ok(true)
     }
 
+    /// The same queue read by another clock (a test's, or one that moved on).
+    pub fn with_clock(&self, clock: Clock) -> Queue {
+        Queue {
+            clock,
+            ..self.clone()
+        }
+    }
+
     /// An I/O failure on `path`, with the fix this queue's kind has.
     pub fn failure(&self, path: &Path, e: io::Error) -> QueueError {
         classify(path.to_owned(), e, &|| self.location.fix())
@@ -336,6 +344,17 @@ pub fn read_plain(path: &Path, max: u64) -> io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// The first `max` octets of a regular file (all of a shorter one), without following a link.
+pub fn read_head(path: &Path, max: usize) -> io::Result<Vec<u8>> {
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)?;
+    let mut bytes = Vec::new();
+    file.take(max as u64).read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
 /// What the configuration file is right now, to tell later whether it changed (spec §9: a held entry is
 /// retried "when the config file changes"): its modification time, size and inode, or `none`.
 pub fn config_stamp(path: Option<&Path>) -> String {
@@ -346,4 +365,4 @@ pub fn config_stamp(path: Option<&Path>) -> String {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

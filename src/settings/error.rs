@@ -35,8 +35,9 @@ pub enum SettingsError {
     MechanismWithoutUser(Mechanism),
     #[error("TLS over a Unix socket needs --tls-server-name (the name to verify)")]
     SocketTlsWithoutName,
-    #[error("logfile {} starts with ~ but HOME is not set", .0.display())]
-    LogfileWithoutHome(PathBuf),
+    /// `logfile` or `queue_dir` starts with `~` and there is no home directory to put there.
+    #[error("{key} {} starts with ~ but HOME is not set", path.display())]
+    HomeNeeded { key: &'static str, path: PathBuf },
 
     // The default sender of spec §2 rule 4, reported only when a message needs it.
     #[error(

@@ -227,10 +227,7 @@ fn the_sweep_removes_dead_writers_files_only() {
         ),
         (0, 0, 1)
     );
-    let later = Queue {
-        clock: Clock::fixed(i64::MAX / 2),
-        ..queue.clone()
-    };
+    let later = queue.with_clock(Clock::fixed(i64::MAX / 2));
     let swept = later.sweep().expect("sweep");
     assert_eq!(
         swept,
