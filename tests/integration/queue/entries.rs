@@ -173,7 +173,7 @@ fn a_full_disk_while_queueing_is_75_with_nothing_left() {
 /// Issue 12, test 4: 535 holds the entry with no notice; it is released when the configuration file
 /// changes, and delivered.
 #[test]
-fn an_auth_refusal_holds_until_the_configuration_changes() {
+fn an_auth_refusal_holds_until_q_or_a_configuration_change() {
     let user = User::new();
     let config = user.home.path().join(".config/mailsend/config.toml");
     let write = |password: &str| {
