@@ -12,6 +12,7 @@ use crate::cli::Cli;
 use crate::debug;
 use crate::dial::Plan;
 use crate::exit::{self, Exit};
+use crate::lines::MAX_LINE;
 use crate::message::envelope::{self, Rewrite};
 use crate::message::headers::{self, HEAD_SCAN_LEN};
 use crate::message::spool::{Spool, SpoolError};
@@ -178,7 +179,7 @@ fn warn_long_lines(spool: &Spool) {
             n => format!("the first of {n} lines"),
         };
         eprintln!(
-            "mailsend: warning: line {} of the message is {} octets long, {all} over the 998 octets \
+            "mailsend: warning: line {} of the message is {} octets long, {all} over the {MAX_LINE} octets \
              RFC 5322 (2.1.1) allows; it is sent unchanged, but servers may break such lines or \
              refuse the message",
             first.number, first.len

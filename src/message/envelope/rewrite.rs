@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
+use crate::lines::MAX_LINE;
 use crate::message::headers::{HeaderBlock, MessageError, escaped};
 
 mod qualify;
@@ -41,9 +42,6 @@ pub struct Rewrite<'a> {
     pub add_date: bool,
     pub add_message_id: bool,
 }
-
-/// The longest header line RFC 5322 §2.1.1 allows, without CRLF.
-const MAX_LINE: usize = 998;
 
 /// RFC 2047 §2: a line holding encoded-words is at most 76 characters. 42 octets of UTF-8 give 56
 /// base64 characters, a 68-character word, which fits after `From: ` or a folding space.

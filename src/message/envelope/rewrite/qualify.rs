@@ -11,6 +11,7 @@
 //! envelope already refused malformed From, Sender, To and Cc fields, and the others (Reply-To,
 //! older Resent blocks) are sent unchanged without this option too.
 
+use crate::lines::MAX_LINE;
 use crate::message::headers::{Field, MessageError, escaped, scan};
 
 /// The fields whose bare addresses are qualified (RFC 5322 §3.6.2, §3.6.3, §3.6.6; Resent-Reply-To
@@ -27,9 +28,6 @@ const ADDRESS_FIELDS: &[&str] = &[
     "Resent-To",
     "Resent-Cc",
 ];
-
-/// The longest header line RFC 5322 §2.1.1 allows, without CRLF.
-const MAX_LINE: usize = 998;
 
 /// `block` (a header section as [`rewrite_header_block`](super::rewrite_header_block) returns it)
 /// with every address without `@` in the [`ADDRESS_FIELDS`] turned into `name@domain`.
