@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
+use super::address::quoted_string;
 use crate::lines::MAX_LINE;
 use crate::message::headers::{HeaderBlock, MessageError, escaped};
 
@@ -121,15 +122,7 @@ fn from_value(sender: &str, full_name: Option<&str>) -> Result<String, MessageEr
     }
     let addr = format!("<{sender}>");
     if name.is_ascii() {
-        let mut q = String::from("\"");
-        for c in name.chars() {
-            if c == '"' || c == '\\' {
-                q.push('\\');
-            }
-            q.push(c);
-        }
-        q.push('"');
-        let value = format!("{q} {addr}");
+        let value = format!("{} {addr}", quoted_string(name));
         if "From: ".len() + value.len() > MAX_LINE {
             return Err(MessageError::FullNameTooLong(name.len()));
         }
