@@ -15,7 +15,7 @@ mod address;
 pub mod policy;
 mod rewrite;
 
-pub use address::{is_ascii_address, parse_address_list};
+pub use address::parse_address_list;
 pub use rewrite::{Additions, Rewrite, additions, qualify_header_addresses, rewrite_header_block};
 
 use std::borrow::Cow;

@@ -26,9 +26,6 @@ pub const MAX_HEADER_BLOCK: usize = 1 << 20;
 /// [`MAX_HEADER_BLOCK`] octets followed by its CRLF separator, so anything larger is detected.
 pub const HEAD_SCAN_LEN: usize = MAX_HEADER_BLOCK + 2;
 
-/// Exit status of every [`MessageError`] (sysexits.h EX_DATAERR, spec §7).
-pub const EX_DATAERR: u8 = 65;
-
 /// Unusable message input. Every variant maps to exit 65 (EX_DATAERR); texts that quote input
 /// escape control characters so they cannot forge lines on the terminal.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -69,11 +66,6 @@ pub enum MessageError {
 }
 
 impl MessageError {
-    /// The sysexits status for this error: always EX_DATAERR.
-    pub fn exit_code(&self) -> u8 {
-        EX_DATAERR
-    }
-
     /// Wraps an error with the header field it came from.
     pub(crate) fn in_field(self, field: &str) -> MessageError {
         MessageError::InHeader {
@@ -427,7 +419,10 @@ mod tests {
         let err = scan(&msg).expect_err("too large");
         assert_eq!(err, MessageError::HeaderTooLarge);
         assert!(err.to_string().contains("1048576"));
-        assert_eq!(err.exit_code(), 65);
+        assert_eq!(
+            crate::exit::code(&anyhow::Error::new(err)),
+            crate::exit::DATAERR
+        );
         // Exactly at the limit, followed by the separator: accepted.
         let mut ok = b"X-Big: ".to_vec();
         ok.resize(MAX_HEADER_BLOCK - 2, b'a');

@@ -4,8 +4,8 @@
 //! While spooling, every line end is normalised to CRLF by [`crate::lines::Splitter`] (RFC 5321
 //! §2.3.8: bare CR and bare LF are not line ends on the wire; catalogue 15, SMTP smuggling), the same
 //! rules the data encoder follows, so the spool length is the exact `SIZE=`
-//! (RFC 1870 §3) and later passes only ever see CRLF. The same pass counts 8-bit bytes (RFC 6152
-//! `BODY=8BITMIME`), NULs and lines over 998 octets (RFC 5321 §4.5.3.1.6, RFC 5322 §2.1.1).
+//! (RFC 1870 §3) and later passes only ever see CRLF. The same pass notes 8-bit bytes (RFC 6152
+//! `BODY=8BITMIME`) and lines over 998 octets (RFC 5321 §4.5.3.1.6, RFC 5322 §2.1.1).
 //! Small inputs stay in memory; past [`MEMORY_LIMIT`] they go to an unlinked 0600 temporary file, and
 //! memory stays flat whatever the size. An input that is a regular file is already complete and is
 //! not copied at all: it is read twice instead, once to count and once to send ([`original`]).
@@ -68,8 +68,6 @@ pub struct SpoolStats {
     pub len: u64,
     /// Some byte has the high bit set (RFC 6152).
     pub eight_bit: bool,
-    /// Some byte is NUL.
-    pub has_nul: bool,
     /// Number of lines longer than 998 octets, CRLF excluded.
     pub long_lines: u64,
     /// The first of them, for the warning every run prints (issue 10, point 18).
@@ -376,7 +374,6 @@ impl Writer<'_> {
         let stats = &mut self.spooled.stats;
         stats.len += run.len() as u64;
         stats.eight_bit |= !stats.eight_bit && !run.is_ascii();
-        stats.has_nul |= !stats.has_nul && run.contains(&0);
     }
 }
 
@@ -557,7 +554,7 @@ mod tests {
         input.extend_from_slice(b"\r\n");
         let s = spool(&input, false);
         let st = s.stats();
-        assert!(st.eight_bit && st.has_nul);
+        assert!(st.eight_bit);
         assert_eq!(st.long_lines, 1);
         assert_eq!(
             st.first_long_line,
@@ -573,7 +570,6 @@ mod tests {
             &SpoolStats {
                 len: 7,
                 eight_bit: false,
-                has_nul: false,
                 first_bare_cr: None,
                 long_lines: 0,
                 first_long_line: None,

@@ -46,11 +46,6 @@ pub fn parse_address_list(s: &str) -> Result<Vec<String>, MessageError> {
     Ok(out)
 }
 
-/// Whether the address needs no SMTPUTF8 (RFC 6531 §3.4).
-pub fn is_ascii_address(a: &str) -> bool {
-    a.is_ascii()
-}
-
 /// `local@domain` (or `local` alone), within the RFC 5321 §4.5.3.1 limits.
 fn checked(local: String, domain: Option<String>) -> Result<String, MessageError> {
     let addr = match &domain {
