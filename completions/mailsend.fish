@@ -46,8 +46,12 @@ mail\t''
 rcpt\t''"
 complete -c mailsend -s X -l logfile -d 'Append one line per message to FILE (the `logfile` key; msmtp\'s -X)' -r -F
 complete -c mailsend -l input -d 'Read the message from FILE instead of standard input' -r -F
+complete -c mailsend -s q -d 'Deliver the queue now, ignoring the backoff (-qR..., -q30m are accepted; the interval is ignored)' -r
+complete -c mailsend -l queue-delete -d 'Remove queue entry ID (held and failed ones too); only your own unless you are root' -r
+complete -c mailsend -l queue-hold -d 'Hold queue entry ID: no delivery until --queue-release ID' -r
+complete -c mailsend -l queue-release -d 'Release held queue entry ID: delivered by the next -q, the backoff forgotten' -r
 complete -c mailsend -s o -d 'Sendmail option (-oem, -odi, -oi, ...); ignored except -oi' -r
-complete -c mailsend -s b -d 'Mode: only -bm (deliver, the default) is supported' -r
+complete -c mailsend -s b -d 'Mode: -bm (deliver, the default) or -bp (list the queue)' -r
 complete -c mailsend -s A -d 'Sendmail -A (alternate configuration); ignored' -r
 complete -c mailsend -s h -d 'Sendmail -h (hop count); ignored' -r
 complete -c mailsend -s L -d 'Sendmail -L (syslog tag); ignored' -r
@@ -61,6 +65,10 @@ complete -c mailsend -l list-accounts -d 'Print the account names of the configu
 complete -c mailsend -l no-initial-response -d 'Send AUTH without the RFC 4954 initial response'
 complete -c mailsend -l interactive -d 'Type commands on the established connection and see the replies (on a terminal)'
 complete -c mailsend -l read-envelope-from -d 'Accepted for msmtp compatibility; changes nothing'
+complete -c mailsend -l json -d 'With -bp (or as mailq): one JSON object per entry and line, with postqueue -j\'s fields'
+complete -c mailsend -l queue-check -d 'For monitoring: exit 75 with one line per entry that is held or older than queue_warn, else 0'
+complete -c mailsend -l queue-on-failure -d 'Queue the message when a temporary failure stops its delivery (queue = "on-failure")'
+complete -c mailsend -l no-queue -d 'Never queue: a temporary failure is exit 75 (queue = "never")'
 complete -c mailsend -s v -d 'Same as --debug 1'
 complete -c mailsend -s G -d 'Sendmail -G (gateway submission); ignored'
 complete -c mailsend -s m -d 'Sendmail -m (me too); ignored'

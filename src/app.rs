@@ -6,21 +6,20 @@
 use std::fs::File;
 use std::io::{self, IsTerminal, Read, Write};
 
-use anyhow::Context;
-
 use crate::cli::Cli;
 use crate::debug;
 use crate::dial::Plan;
-use crate::exit::{self, Exit};
+use crate::exit::{self, Outcome};
 use crate::lines::MAX_LINE;
 use crate::message::envelope::policy::{self, Policy, PolicyError};
-use crate::message::headers::{self, HEAD_SCAN_LEN};
-use crate::message::spool::{Spool, SpoolError};
+use crate::message::headers::{self, HEAD_SCAN_LEN, MessageError};
+use crate::message::input::InputError;
+use crate::message::spool::Spool;
 use crate::password::PasswordSource;
-use crate::settings::{self, Env, Mode, Settings, TlsUse};
+use crate::settings::{self, Env, Mode, Settings, SettingsError, TlsUse};
 use crate::smtp::error::Error;
 use crate::smtp::session::{Delivery, Then, Transaction};
-use crate::values::{Stage, TlsMode};
+use crate::values::{QueuePolicy, Stage, TlsMode};
 
 /// The message as it will be sent: the rewritten header section, then the spool from `body_offset`.
 pub struct Prepared {
@@ -36,15 +35,15 @@ impl Prepared {
     }
 }
 
-pub fn run(cli: &Cli, env: &Env) -> anyhow::Result<u8> {
+pub fn run(cli: &Cli, env: &Env) -> anyhow::Result<Outcome> {
     if cli.list_accounts {
         return list_accounts(cli, env);
     }
-    execute(&settings::resolve(cli, env)?)
+    execute(cli, env, &settings::resolve(cli, env)?)
 }
 
 /// The run the settings describe.
-fn execute(settings: &Settings) -> anyhow::Result<u8> {
+fn execute(cli: &Cli, env: &Env, settings: &Settings) -> anyhow::Result<Outcome> {
     // The debugging modes need no message (issue 7); stop points before MAIL read no input.
     match &settings.mode {
         Mode::ServerInfo => return debug::serverinfo(settings),
@@ -52,6 +51,9 @@ fn execute(settings: &Settings) -> anyhow::Result<u8> {
         Mode::Commands(probes) => return debug::commands(settings, probes),
         Mode::QuitAfter(stage) if !settings.mode.reads_message() => {
             return debug::quit_after(settings, *stage, None);
+        }
+        Mode::QueueRun | Mode::QueueList { .. } | Mode::QueueCheck | Mode::QueueEntry(..) => {
+            return crate::queue::command::run(cli, env, settings);
         }
         Mode::Send | Mode::Pretend | Mode::QuitAfter(_) => {}
     }
@@ -61,31 +63,74 @@ fn execute(settings: &Settings) -> anyhow::Result<u8> {
         Mode::Pretend => {
             warn_long_lines(&spool);
             pretend(settings, &prepared, &spool)?;
-            Ok(exit::OK)
+            Ok(Outcome::Done)
         }
         Mode::QuitAfter(stage) => debug::quit_after(settings, stage, Some(&prepared.transaction)),
         _ => {
             warn_long_lines(&spool);
-            let result = deliver(settings, &prepared, &spool);
-            log_outcome(settings, &prepared.transaction, &result);
-            Ok(report(&result?))
+            send(cli, env, settings, &prepared, &spool)
         }
     }
+}
+
+/// Deliver the message, or queue it as the queue policy says (spec §9); after a successful send, run
+/// the queue when it holds anything.
+fn send(
+    cli: &Cli,
+    env: &Env,
+    settings: &Settings,
+    prepared: &Prepared,
+    spool: &Spool,
+) -> anyhow::Result<Outcome> {
+    use crate::queue::command::{self as queue, send as queueing};
+    let tx = &prepared.transaction;
+    let policy = settings.queue.policy;
+    if policy == QueuePolicy::Always {
+        let mut data = prepared.reader(spool).map_err(InputError::Spooled)?;
+        queueing::enqueue(settings, tx, &tx.recipients, &mut data)
+            .map_err(|e| queueing::not_queued(e, "not tried: queue = \"always\" or -odq"))?;
+        return Ok(Outcome::Done);
+    }
+    let result = deliver(settings, prepared, spool);
+    log_outcome(settings, tx, &result);
+    if policy == QueuePolicy::OnFailure
+        && let Some(owed) = queueing::owed(&result, tx)
+    {
+        let mut data = prepared.reader(spool).map_err(InputError::Spooled)?;
+        let id = queueing::enqueue(settings, tx, &owed.recipients, &mut data)
+            .map_err(|e| queueing::not_queued(e, &owed.reason))?;
+        eprintln!(
+            "mailsend: queued as {id} for {}: {}",
+            shown_list(&owed.recipients),
+            owed.reason
+        );
+        for (rcpt, reply) in &owed.refused {
+            eprintln!("mailsend: the server refused {}: {reply}", shown(rcpt));
+        }
+        return Ok(Outcome::refusals(&owed.refused));
+    }
+    let outcome = report(&result?);
+    if outcome == Outcome::Done
+        && let Err(e) = queue::run_queue(cli, env, settings, false)
+    {
+        eprintln!("mailsend: warning: the queue run after the send failed: {e}");
+    }
+    Ok(outcome)
 }
 
 /// `--list-accounts`: the accounts of the file mailsend would read (honouring -C), for the shell
 /// completions of `-a` (issue 10, point 24). Read without resolving any account, so that a file
 /// whose default account is missing still lists what it has.
-fn list_accounts(cli: &Cli, env: &Env) -> anyhow::Result<u8> {
+fn list_accounts(cli: &Cli, env: &Env) -> anyhow::Result<Outcome> {
     let Some(path) = settings::config_path(cli, env)? else {
-        return Ok(exit::OK);
+        return Ok(Outcome::Done);
     };
     let config = crate::config::load(&path)?;
     let mut out = io::stdout().lock();
     for name in config.accounts.keys() {
         writeln!(out, "{name}")?;
     }
-    Ok(exit::OK)
+    Ok(Outcome::Done)
 }
 
 /// One log line per message when `logfile` or `syslog` is configured (msmtp's fields; never a secret).
@@ -98,11 +143,11 @@ fn log_outcome(settings: &Settings, tx: &Transaction, result: &anyhow::Result<De
     let (reply, exit_status) = match result {
         Ok(delivery) => (
             delivery.reply.to_string(),
-            exit::for_refusals(delivery.refused.iter().map(|(_, r)| r)),
+            exit::for_outcome(&Outcome::refusals(&delivery.refused)),
         ),
         // Each cause once (issue 10, point 21): an io::Error is both quoted by and the source of
         // the error that wraps it.
-        Err(e) => (exit::causes(e).join(": "), exit::code(e)),
+        Err(e) => (exit::causes(e).join(": "), exit::classify(e)),
     };
     let record = crate::log::Record {
         host: &host,
@@ -123,49 +168,28 @@ fn log_outcome(settings: &Settings, tx: &Transaction, result: &anyhow::Result<De
 fn read_input(settings: &Settings) -> anyhow::Result<Spool> {
     match &settings.input.path {
         Some(path) => {
-            let file = File::open(path).map_err(|e| {
-                Exit::io(format!(
-                    "cannot open the message file {}: {e}",
-                    path.display()
-                ))
+            let file = File::open(path).map_err(|source| InputError::Open {
+                path: path.clone(),
+                source,
             })?;
             // A regular file is used in place, anything else copied (issue 6).
-            Spool::from_file(file)
-                .map_err(|e| spool_failure(e, &format!("the message file {}", path.display())))
+            let from = format!("the message file {}", path.display());
+            Ok(Spool::from_file(file).map_err(|e| InputError::spooling(e, &from))?)
         }
         None => {
             // `mailsend < msg.eml`: the redirected file is used in place like --input (issue 6).
             if !settings.input.dot_ends_input
                 && let Some(file) = crate::message::spool::regular_stdin()
             {
-                return Spool::from_file(file).map_err(|e| spool_failure(e, "standard input"));
+                return Spool::from_file(file)
+                    .map_err(|e| InputError::spooling(e, "standard input").into());
             }
             let stdin = io::stdin();
             let mut lock = stdin.lock();
             Spool::read_from(&mut lock, settings.input.dot_ends_input)
-                .map_err(|e| spool_failure(e, "standard input"))
+                .map_err(|e| InputError::spooling(e, "standard input").into())
         }
     }
-}
-
-/// Issue 10, point 15: say which side failed. Reading the input is 74; writing the spool is this
-/// host's failure, and a full disk a temporary one (75).
-fn spool_failure(error: SpoolError, source: &str) -> anyhow::Error {
-    let code = error.exit_code();
-    let text = match &error {
-        SpoolError::Read(e) => format!("cannot read the message from {source}: {e}"),
-        SpoolError::Write(e) => format!(
-            "cannot write the message to its spool file in {} (the temporary directory, $TMPDIR): \
-             {e}; nothing was sent{}",
-            std::env::temp_dir().display(),
-            if code == exit::TEMPFAIL {
-                ", try again when there is room"
-            } else {
-                ""
-            }
-        ),
-    };
-    Exit::new(code, text).into()
 }
 
 /// Issue 10, point 18: lines over 998 octets go out unchanged (never folded), but many servers break
@@ -188,18 +212,12 @@ fn warn_long_lines(spool: &Spool) {
 }
 
 pub fn prepare(settings: &Settings, spool: &Spool) -> anyhow::Result<Prepared> {
-    let head = spool
-        .head(HEAD_SCAN_LEN)
-        .map_err(|e| Exit::io(format!("cannot read the spooled message: {e}")))?;
+    let head = spool.head(HEAD_SCAN_LEN).map_err(InputError::Spooled)?;
     let block = headers::scan(&head)?;
     if let Some(at) = spool.stats().first_bare_cr
         && at < block.body_offset
     {
-        return Err(Exit::data(
-            "the header section holds a bare CR (a carriage return without a line feed); it could split a \
-             field and change the recipients, so nothing was sent",
-        )
-        .into());
+        return Err(MessageError::BareCrInHeaderSection.into());
     }
     let decision = policy::decide(policy_of(settings), &block, &settings.envelope.recipients)
         .map_err(policy_failure)?;
@@ -224,7 +242,7 @@ pub fn prepare(settings: &Settings, spool: &Spool) -> anyhow::Result<Prepared> {
 }
 
 /// The envelope settings as the policy reads them.
-fn policy_of(settings: &Settings) -> Policy<'_, Exit> {
+fn policy_of(settings: &Settings) -> Policy<'_, SettingsError> {
     let envelope = &settings.envelope;
     Policy {
         from: envelope.from.as_deref(),
@@ -241,15 +259,11 @@ fn policy_of(settings: &Settings) -> Policy<'_, Exit> {
     }
 }
 
-/// No recipients is a usage error (64), a sender that is not one address a data error (65).
-fn policy_failure(error: PolicyError<Exit>) -> anyhow::Error {
+/// Each cause as its own typed error, for `exit::classify`.
+fn policy_failure(error: PolicyError<SettingsError>) -> anyhow::Error {
     match error {
         PolicyError::Message(e) => e.into(),
         PolicyError::DefaultSender(e) => e.into(),
-        e @ (PolicyError::NoRecipients | PolicyError::NoHeaderRecipients) => {
-            Exit::usage(e.to_string()).into()
-        }
-        e @ PolicyError::SenderNotOneAddress(_) => Exit::data(e.to_string()).into(),
     }
 }
 
@@ -353,9 +367,7 @@ fn deliver(settings: &Settings, prepared: &Prepared, spool: &Spool) -> anyhow::R
             crate::progress::Progress::new(prepared.transaction.size, Box::new(io::stderr()));
         session.show_progress(progress);
     }
-    let mut data = prepared
-        .reader(spool)
-        .context("cannot read the spooled message")?;
+    let mut data = prepared.reader(spool).map_err(InputError::Spooled)?;
     let result = session.send(&prepared.transaction, &mut data, Then::Quit);
     session.quit();
     match result {
@@ -414,10 +426,10 @@ fn explain(error: Error, tx: &Transaction) -> anyhow::Error {
         .fold(anyhow::Error::new(error), |e, note| e.context(note))
 }
 
-/// Partial refusals: name them and who did get the message; the status says which kind.
-fn report(delivery: &Delivery) -> u8 {
+/// Partial refusals: name them and who did get the message; the outcome keeps the refusals.
+fn report(delivery: &Delivery) -> Outcome {
     if delivery.refused.is_empty() {
-        return exit::OK;
+        return Outcome::Done;
     }
     let mut err = io::stderr().lock();
     for (rcpt, reply) in &delivery.refused {
@@ -428,7 +440,7 @@ fn report(delivery: &Delivery) -> u8 {
         "mailsend: the message was delivered to {}",
         shown_list(&delivery.delivered)
     );
-    exit::for_refusals(delivery.refused.iter().map(|(_, r)| r))
+    Outcome::refusals(&delivery.refused)
 }
 
 /// `--generate`: the man page or a completion script, from the clap definition (one source of truth).

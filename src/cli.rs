@@ -6,7 +6,7 @@
 //! `settings`, which is why every setting a config file can also give is an `Option`.
 
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::builder::ValueHint;
 use clap::{ArgAction, CommandFactory as _, FromArgMatches as _};
@@ -280,7 +280,54 @@ pub struct Cli {
     pub input: Option<PathBuf>,
 
     #[command(flatten)]
+    pub queue: QueueArgs,
+
+    #[command(flatten)]
     pub sendmail: SendmailCompat,
+}
+
+/// The queue (spec §9): run it, list it, manage its entries, and choose per run whether a message may
+/// wait in it. `-bp` (list) and `-odq` (queue only) are the sendmail spellings, parsed with the other
+/// sendmail flags.
+#[derive(clap::Args, Debug, Clone, Default, PartialEq)]
+pub struct QueueArgs {
+    /// Deliver the queue now, ignoring the backoff (-qR..., -q30m are accepted; the interval is ignored)
+    #[arg(
+        short = 'q',
+        value_name = "INTERVAL",
+        num_args = 0..=1,
+        default_missing_value = "",
+        help_heading = "Queue"
+    )]
+    pub run: Option<String>,
+
+    /// With -bp (or as mailq): one JSON object per entry and line, with postqueue -j's fields
+    #[arg(long, help_heading = "Queue")]
+    pub json: bool,
+
+    /// Remove queue entry ID (held and failed ones too); only your own unless you are root
+    #[arg(long, value_name = "ID", help_heading = "Queue")]
+    pub queue_delete: Option<String>,
+
+    /// Hold queue entry ID: no delivery until --queue-release ID
+    #[arg(long, value_name = "ID", help_heading = "Queue")]
+    pub queue_hold: Option<String>,
+
+    /// Release held queue entry ID: delivered by the next -q, the backoff forgotten
+    #[arg(long, value_name = "ID", help_heading = "Queue")]
+    pub queue_release: Option<String>,
+
+    /// For monitoring: exit 75 with one line per entry that is held or older than queue_warn, else 0
+    #[arg(long, help_heading = "Queue")]
+    pub queue_check: bool,
+
+    /// Queue the message when a temporary failure stops its delivery (queue = "on-failure")
+    #[arg(long, conflicts_with = "no_queue", help_heading = "Queue")]
+    pub queue_on_failure: bool,
+
+    /// Never queue: a temporary failure is exit 75 (queue = "never")
+    #[arg(long, help_heading = "Queue")]
+    pub no_queue: bool,
 }
 
 /// Sendmail flags accepted for compatibility. Apart from `-v` and `-oi`, which [`parse_from`]
@@ -296,7 +343,7 @@ pub struct SendmailCompat {
     #[arg(short = 'o', value_name = "OPTION", action = ArgAction::Append, hide = true)]
     pub options: Vec<String>,
 
-    /// Mode: only -bm (deliver, the default) is supported
+    /// Mode: -bm (deliver, the default) or -bp (list the queue)
     #[arg(short = 'b', value_name = "MODE", value_parser = parse_mode, hide = true)]
     pub mode: Option<String>,
 
@@ -374,7 +421,12 @@ fn prepass(args: impl Iterator<Item = OsString>) -> Vec<OsString> {
     let mut out = Vec::new();
     let mut args = args.peekable();
     if let Some(program) = args.next() {
+        // Installed as `mailq`, mailsend lists the queue (spec §9, §12).
+        let listing = Path::new(&program).file_name() == Some("mailq".as_ref());
         out.push(program);
+        if listing {
+            out.push("-bp".into());
+        }
     }
     while let Some(arg) = args.next() {
         match arg.to_str() {
@@ -406,12 +458,11 @@ fn is_number(word: &str) -> bool {
 }
 
 fn parse_mode(text: &str) -> Result<String, String> {
-    if text == "m" {
-        Ok(text.to_owned())
-    } else {
-        Err(format!(
-            "mode -b{text} is not supported; mailsend only delivers (-bm, the default)"
-        ))
+    match text {
+        "m" | "p" => Ok(text.to_owned()),
+        _ => Err(format!(
+            "mode -b{text} is not supported; mailsend delivers (-bm, the default) or lists the queue (-bp)"
+        )),
     }
 }
 

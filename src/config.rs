@@ -22,14 +22,16 @@ use serde::Deserialize;
 use toml::de::DeTable;
 
 use crate::secret::Secret;
-use crate::values::{AuthChoice, OnOff, Port, Protocol, Timeout, TlsMode};
+use crate::values::{
+    AuthChoice, Connections, OnOff, Port, Protocol, QueuePolicy, Span, Timeout, TlsMode,
+};
 use position::Part;
 
 /// One account table. Every key is optional; the same shape serves `[defaults]` and `[accounts.NAME]`.
 /// Keys are the long option names with `_` for `-` (spec §8). Values of a closed set (`protocol`, `tls`,
 /// `auth`, `tls_certcheck`), the port and the timeout are parsed into the types the command line uses
 /// ([`crate::values`]), case-insensitively.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Account {
     pub parent: Option<String>,
@@ -74,6 +76,16 @@ pub struct Account {
     pub debug: Option<u8>,
     /// Like `-t` on every invocation (useful for a mail client).
     pub read_recipients: Option<bool>,
+    /// When mail is queued (spec §9): `on-failure`, `always` or `never`.
+    pub queue: Option<QueuePolicy>,
+    /// The queue's directory instead of the system spool or the user's state directory.
+    pub queue_dir: Option<PathBuf>,
+    /// How long an entry may wait before it fails (default 5 days).
+    pub queue_lifetime: Option<Span>,
+    /// `--queue-check` reports entries older than this (default 1 hour).
+    pub queue_warn: Option<Span>,
+    /// The most connections the runner opens to one server at once (default 4).
+    pub queue_connections: Option<Connections>,
 }
 
 /// Generates [`ACCOUNT_KEYS`] and `overlay` from one list. `overlay` destructures [`Account`] without `..`,
@@ -83,17 +95,18 @@ macro_rules! account_keys {
         /// Every key an account table (and `[defaults]`) accepts, in the order of [`Account`].
         pub const ACCOUNT_KEYS: &[&str] = &[$(stringify!($key)),*];
 
-        /// Fill the keys `into` lacks from `from`, recording `label` as their origin.
+        /// Fill the keys `into` lacks from `from`, recording `label` as their origin. The values move:
+        /// a password is never copied (issue 11).
         fn overlay(
             into: &mut Account,
-            from: &Account,
+            from: Account,
             label: &str,
             sources: &mut BTreeMap<&'static str, String>,
         ) {
             let Account { $($key),* } = from;
             $(
                 if into.$key.is_none() && $key.is_some() {
-                    into.$key.clone_from($key);
+                    into.$key = $key;
                     sources.insert(stringify!($key), label.to_owned());
                 }
             )*
@@ -132,6 +145,11 @@ account_keys!(
     syslog,
     debug,
     read_recipients,
+    queue,
+    queue_dir,
+    queue_lifetime,
+    queue_warn,
+    queue_connections,
 );
 
 /// The keys that belong to one account's server (spec §8): a server named on the command line without
@@ -168,7 +186,7 @@ struct File {
 }
 
 /// A parsed and validated configuration file.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct Config {
     pub path: PathBuf,
     pub default_account: Option<String>,
@@ -179,7 +197,7 @@ pub struct Config {
 }
 
 /// One account resolved through its parent chain onto `[defaults]`.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct Resolved {
     /// The account used, `None` when only `[defaults]` applies.
     pub name: Option<String>,
@@ -378,35 +396,44 @@ enum ChainError {
 impl Config {
     /// Resolve account `name` (else `default_account`, else `[defaults]` alone) through its parent chain
     /// onto `[defaults]`: the account's keys beat its parent's, which beat the grandparent's, …, which beat
-    /// `[defaults]`.
-    pub fn resolve(&self, name: Option<&str>) -> Result<Resolved, ConfigError> {
-        let name = name.or(self.default_account.as_deref());
+    /// `[defaults]`. The file is used up: its values move into the result, so that the password exists
+    /// once.
+    pub fn resolve(mut self, name: Option<&str>) -> Result<Resolved, ConfigError> {
+        let name = name.map(str::to_owned).or(self.default_account.take());
+        let chain: Vec<String> = match &name {
+            Some(name) => self
+                .chain(name)
+                .map_err(|e| self.chain_error(e, &|_: &[&str]| self.at(None)))?
+                .into_iter()
+                .map(|(account_name, _)| account_name.to_owned())
+                .collect(),
+            None => Vec::new(),
+        };
         let mut resolved = Resolved {
-            name: name.map(str::to_owned),
+            name,
             ..Resolved::default()
         };
-        if let Some(name) = name {
-            let chain = self
-                .chain(name)
-                .map_err(|e| self.chain_error(e, &|_: &[&str]| self.at(None)))?;
-            for (depth, (account_name, account)) in chain.into_iter().enumerate() {
-                let table = position::table_name(&["accounts", account_name]);
-                let label = if depth == 0 {
-                    table
-                } else {
-                    format!("{table} via parent")
-                };
-                overlay(
-                    &mut resolved.account,
-                    account,
-                    &label,
-                    &mut resolved.sources,
-                );
-            }
+        for (depth, account_name) in chain.iter().enumerate() {
+            // The chain names each account once, and only accounts that exist.
+            let Some(account) = self.accounts.remove(account_name) else {
+                continue;
+            };
+            let table = position::table_name(&["accounts", account_name]);
+            let label = if depth == 0 {
+                table
+            } else {
+                format!("{table} via parent")
+            };
+            overlay(
+                &mut resolved.account,
+                account,
+                &label,
+                &mut resolved.sources,
+            );
         }
         overlay(
             &mut resolved.account,
-            &self.defaults,
+            self.defaults,
             "[defaults]",
             &mut resolved.sources,
         );
@@ -415,11 +442,11 @@ impl Config {
 
     /// `[defaults]` alone, without the [`CREDENTIAL_KEYS`]: what applies to a server named on the command
     /// line without `-a` (spec §8). `default_account` is not applied: that server is not the account's.
-    pub fn resolve_for_other_server(&self) -> Resolved {
+    pub fn resolve_for_other_server(self) -> Resolved {
         let mut resolved = Resolved::default();
         overlay(
             &mut resolved.account,
-            &self.defaults,
+            self.defaults,
             "[defaults]",
             &mut resolved.sources,
         );

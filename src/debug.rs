@@ -10,16 +10,18 @@
 //! Imports the settings, the dialer (every mode here sets up its connection through `dial`) and the
 //! engine; never `app` or the command line.
 
+pub mod error;
 mod interactive;
 mod serverinfo;
 
+pub use error::DebugError;
 pub use interactive::interactive;
 pub use serverinfo::serverinfo;
 
 use std::io::{self, Write};
 
 use crate::dial::Plan;
-use crate::exit::{self, Exit};
+use crate::exit::Outcome;
 use crate::settings::{Probe, Settings, TlsUse};
 use crate::smtp::command::{self, Command};
 use crate::smtp::reply::{Code, Reply, printable};
@@ -47,40 +49,15 @@ pub(crate) fn reply_text(reply: &Reply) -> String {
     }
 }
 
-/// The exit status of a run of `--command`s: 0 while every reply is 2xx or 3xx, 75 once any was 4xx
-/// (worth retrying), else 69 when any was 5xx (spec §1).
-#[derive(Debug, Default, Clone, Copy)]
-struct Tally {
-    transient: bool,
-    permanent: bool,
-}
-
-impl Tally {
-    fn add(&mut self, reply: &Reply) {
-        self.transient |= reply.is_transient();
-        self.permanent |= reply.is_permanent();
-    }
-
-    fn status(self) -> u8 {
-        if self.transient {
-            exit::TEMPFAIL
-        } else if self.permanent {
-            exit::UNAVAILABLE
-        } else {
-            exit::OK
-        }
-    }
-}
-
 /// `--command`, `--verify`, `--expn`: check every command before connecting, then after greeting, EHLO,
 /// STARTTLS and AUTH as configured send each in turn and print its reply as `CODE text` on stdout, then
 /// QUIT. The `--command`s go first, then the `--verify`s, then the `--expn`s.
-pub fn commands(settings: &Settings, planned: &[Probe]) -> anyhow::Result<u8> {
+pub fn commands(settings: &Settings, planned: &[Probe]) -> anyhow::Result<Outcome> {
     check_planned(planned)?;
     let mut session = Plan::new(settings, StopAt::Auth)?.dial(&mut ())?;
     let stdout = io::stdout();
     let mut out = stdout.lock();
-    let mut tally = Tally::default();
+    let mut replies = Vec::new();
     for item in planned {
         let sent = match item {
             Probe::Typed(line) => session.typed(line),
@@ -96,16 +73,17 @@ pub fn commands(settings: &Settings, planned: &[Probe]) -> anyhow::Result<u8> {
         };
         writeln!(out, "{}", reply_text(&reply))?;
         out.flush()?;
-        tally.add(&reply);
-        if reply.code == Code::UNAVAILABLE {
+        let code = reply.code;
+        replies.push(reply);
+        if code == Code::UNAVAILABLE {
             session.into_trace();
-            return Ok(exit::TEMPFAIL);
+            return Ok(Outcome::Closing);
         }
         if matches!(item, Probe::Typed(line) if verb_of(line) == "QUIT") {
             session.into_trace();
-            return Ok(tally.status());
+            return Ok(Outcome::Answered(replies));
         }
-        if reply.code == Code::START_INPUT {
+        if code == Code::START_INPUT {
             // The server now reads message data until CRLF.CRLF (RFC 5321 §4.1.1.4): any further
             // command would become part of a message. Closing without the final dot delivers nothing.
             let mut err = io::stderr().lock();
@@ -116,11 +94,11 @@ pub fn commands(settings: &Settings, planned: &[Probe]) -> anyhow::Result<u8> {
                 item.option()
             );
             session.into_trace();
-            return Ok(tally.status());
+            return Ok(Outcome::Answered(replies));
         }
     }
     session.quit();
-    Ok(tally.status())
+    Ok(Outcome::Answered(replies))
 }
 
 /// Every planned command must be sendable before anything is sent (spec §3: CR, LF and NUL are refused,
@@ -129,23 +107,21 @@ fn check_planned(planned: &[Probe]) -> anyhow::Result<()> {
     for (n, item) in planned.iter().enumerate() {
         let command = match item {
             Probe::Typed(line) if line.trim().is_empty() => {
-                return Err(Exit::usage("--command needs a command, e.g. --command NOOP").into());
+                return Err(DebugError::EmptyCommand.into());
             }
-            Probe::Typed(line) => {
-                command::typed(line, false).map_err(|e| Exit::usage(e.to_string()))?
-            }
+            Probe::Typed(line) => command::typed(line, false).map_err(DebugError::Typed)?,
             Probe::Vrfy(address) => Command::Vrfy(address.clone()),
             Probe::Expn(list) => Command::Expn(list.clone()),
         };
         // The message names the faulty part but never repeats the value, which may be a credential.
-        command.validate().map_err(|e| {
-            Exit::data(format!(
-                "{} (command {} of {}): {e}",
-                item.option(),
-                n + 1,
-                planned.len()
-            ))
-        })?;
+        command
+            .validate()
+            .map_err(|source| DebugError::Unsendable {
+                option: item.option(),
+                number: n + 1,
+                of: planned.len(),
+                source,
+            })?;
     }
     Ok(())
 }
@@ -157,22 +133,15 @@ pub fn quit_after(
     settings: &Settings,
     stage: StopAt,
     tx: Option<&Transaction>,
-) -> anyhow::Result<u8> {
+) -> anyhow::Result<Outcome> {
     if stage == StopAt::Starttls && settings.tls.mode == TlsUse::None {
-        return Err(Exit::usage(
-            "--quit-after starttls, but TLS is not in use (--tls off, or --tls auto for a loopback host); use \
-             --tls starttls",
-        )
-        .into());
+        return Err(DebugError::StarttlsWithoutTls.into());
     }
     if stage == StopAt::Auth && settings.auth.login.is_none() {
-        return Err(Exit::usage(
-            "--quit-after auth, but no credentials are configured (--user, or user in the configuration)",
-        )
-        .into());
+        return Err(DebugError::AuthWithoutLogin.into());
     }
     if stage >= StopAt::Mail && tx.is_none() {
-        return Err(Exit::usage("--quit-after mail and rcpt need the envelope").into());
+        return Err(DebugError::NoEnvelope.into());
     }
     let plan = Plan::new(settings, stage)?;
     match (stage, tx) {
@@ -196,15 +165,15 @@ pub fn quit_after(
             plan.dial(&mut ())?.quit();
         }
     }
-    Ok(exit::OK)
+    Ok(Outcome::Done)
 }
 
 /// `--quit-after rcpt` with some recipients accepted and some refused: name both, as a send would, and
-/// give the status a send would (67, or 75 when a refusal was temporary) so a script can tell; the run
-/// itself stopped by request, so nothing was sent to anyone (issue 10, point 11).
-fn report_partial_refusal(tx: &Transaction, refused: &[crate::smtp::error::Refusal]) -> u8 {
+/// give the outcome a send would (67, or 75 when a refusal was temporary) so a script can tell; the
+/// run itself stopped by request, so nothing was sent to anyone (issue 10, point 11).
+fn report_partial_refusal(tx: &Transaction, refused: &[crate::smtp::error::Refusal]) -> Outcome {
     if refused.is_empty() {
-        return exit::OK;
+        return Outcome::Done;
     }
     let mut err = io::stderr().lock();
     for (rcpt, reply) in refused {
@@ -222,7 +191,7 @@ fn report_partial_refusal(tx: &Transaction, refused: &[crate::smtp::error::Refus
          was sent",
         accepted.join(", ")
     );
-    exit::for_refusals(refused.iter().map(|(_, r)| r))
+    Outcome::refusals(refused)
 }
 
 #[cfg(test)]

@@ -10,7 +10,8 @@
 //! verification is only ever looked at, never accepted, through [`Plan::inspect`], which stops before AUTH.
 //! Imports the settings and the engine.
 
-use crate::settings::{Login, Settings, TlsUse};
+use crate::password::Password;
+use crate::settings::{Settings, TlsUse};
 use crate::smtp::auth::Credentials;
 use crate::smtp::error::Error;
 use crate::smtp::session::{self, AuthRequest, Session, SessionOptions};
@@ -46,7 +47,8 @@ pub struct Plan<'a> {
     settings: &'a Settings,
     stop_at: Stage,
     tls: Option<Tls>,
-    credentials: Option<Credentials>,
+    /// Read in [`Plan::new`] when the plan reaches AUTH.
+    password: Option<Password<'a>>,
 }
 
 impl<'a> Plan<'a> {
@@ -79,15 +81,18 @@ impl<'a> Plan<'a> {
             )?),
             false => None,
         };
-        let credentials = match &settings.auth.login {
-            Some(login) if stop_at >= Stage::Auth => Some(credentials(settings, login)?),
+        let password = match &settings.auth.login {
+            Some(login) if stop_at >= Stage::Auth => {
+                let (host, _) = auth_server(settings);
+                Some(login.password.fetch(&login.user, &host)?)
+            }
             _ => None,
         };
         Ok(Plan {
             settings,
             stop_at,
             tls,
-            credentials,
+            password,
         })
     }
 
@@ -135,11 +140,9 @@ impl<'a> Plan<'a> {
         };
         let (stream, info) = session::secure(stream, tls, self.settings.server.timeout, trace)
             .map_err(|e| match e {
-                Error::Tls { stage, message } if message == tls::NOT_TLS => Error::Tls {
+                Error::NotTls { stage, .. } => Error::NotTls {
                     stage,
-                    message: format!(
-                        "{message} (a plaintext port? try --tls starttls or --tls off)"
-                    ),
+                    implicit: true,
                 },
                 other => other,
             })?;
@@ -157,12 +160,16 @@ impl<'a> Plan<'a> {
         if let (TlsUse::StartTls, Some(tls)) = (self.settings.tls.mode, &self.tls) {
             session.starttls(tls)?;
         }
-        if let (Some(login), Some(credentials)) =
-            (&self.settings.auth.login, self.credentials.take())
-        {
+        if let (Some(login), Some(password)) = (&self.settings.auth.login, &self.password) {
+            let (host, port) = auth_server(self.settings);
             let request = AuthRequest {
                 mechanism: login.mechanism,
-                credentials,
+                credentials: Credentials {
+                    user: login.user.clone(),
+                    secret: password.secret(),
+                    host,
+                    port,
+                },
                 initial_response: self.settings.auth.initial_response,
                 allow_plaintext: self.settings.auth.allow_plaintext,
             };
@@ -172,20 +179,13 @@ impl<'a> Plan<'a> {
     }
 }
 
-/// The user, the secret from its source, and the host and port the secret is for (netrc, the prompt,
-/// XOAUTH2). Over a Unix socket the host is the name TLS verifies.
-fn credentials(settings: &Settings, login: &Login) -> anyhow::Result<Credentials> {
-    let (host, port) = match &settings.server.endpoint {
+/// The host and port the credentials are for (netrc, the prompt, XOAUTH2). Over a Unix socket the host
+/// is the name TLS verifies.
+fn auth_server(settings: &Settings) -> (String, u16) {
+    match &settings.server.endpoint {
         Endpoint::Tcp { host, port } => (host.clone(), *port),
         Endpoint::Unix(_) => (settings.tls.options.server_name.clone(), 0),
-    };
-    let secret = login.password.fetch(&login.user, &host)?;
-    Ok(Credentials {
-        user: login.user.clone(),
-        secret,
-        host,
-        port,
-    })
+    }
 }
 
 #[cfg(test)]
@@ -214,7 +214,7 @@ mod tests {
         let e = Plan::new(&settings, Stage::Auth)
             .err()
             .expect("the command fails");
-        assert_eq!(crate::exit::code(&e), crate::exit::CONFIG, "{e}");
+        assert_eq!(crate::exit::classify(&e), crate::exit::CONFIG, "{e}");
         assert!(Plan::new(&settings, Stage::Rcpt).is_err());
     }
 }

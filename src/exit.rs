@@ -1,47 +1,74 @@
-//! The one map from a failure to a sysexits.h status (spec §7). Engine errors keep their replies; this
-//! module only decides the number, so the table in the man page and this code say the same thing.
+//! The one map from a failure to a sysexits.h status (spec §7): [`classify`] turns an error into a
+//! number and [`for_outcome`] a run that did not fail, for main's exit and for the log line alike; no
+//! other module picks one. Each area has its own typed error whose variants say what went wrong (the
+//! engine's [`Error`] keeps the server's reply); this module decides the status of each, from the one
+//! table in [`status`], which the man page lists.
+//!
+//! Imports every area's error type, so that none of them imports this module: they live in leaf
+//! modules (`settings::error`, `debug::error`, `message::input`) or in modules that pick no status.
 
+use std::io;
+
+use crate::config::ConfigError;
+use crate::debug::error::DebugError;
+use crate::message::headers::MessageError;
+use crate::message::input::InputError;
+use crate::password::PasswordError;
+use crate::queue::QueueError;
+use crate::settings::error::SettingsError;
 use crate::smtp::error::Error;
 use crate::smtp::reply::Reply;
+use crate::tls::TlsConfigError;
 
-pub const OK: u8 = 0;
-pub const USAGE: u8 = 64;
-pub const DATAERR: u8 = 65;
-pub const NOUSER: u8 = 67;
-pub const NOHOST: u8 = 68;
-pub const UNAVAILABLE: u8 = 69;
-pub const IOERR: u8 = 74;
-pub const TEMPFAIL: u8 = 75;
-pub const PROTOCOL: u8 = 76;
-pub const NOPERM: u8 = 77;
-pub const CONFIG: u8 = 78;
+pub mod status;
 
-/// A failure outside the engine that carries its own status: usage, input, configuration.
-#[derive(Debug, thiserror::Error)]
-#[error("{message}")]
-pub struct Exit {
-    pub code: u8,
-    pub message: String,
+pub use status::{
+    CONFIG, DATAERR, IOERR, NOHOST, NOPERM, NOUSER, OK, PROTOCOL, TEMPFAIL, UNAVAILABLE, USAGE,
+};
+
+/// How a run that did not fail ended; [`for_outcome`] says what it exits with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Done as asked: the message accepted for every recipient, the report printed, the dialogue
+    /// ended.
+    Done,
+    /// The replies refusing some recipients; the others got the message (or, `--quit-after rcpt`,
+    /// were accepted).
+    Refused(Vec<Reply>),
+    /// The replies to `--command`, `--verify` and `--expn`, in order.
+    Answered(Vec<Reply>),
+    /// The server closed the session with 421 (`--command`, `--interactive`).
+    Closing,
+    /// `--serverinfo`: the server's certificate failed verification; a send would have stopped.
+    CertificateFailed,
+    /// `-q`: the run stopped at a connection failure; the rest waits for the next run (spec §9).
+    QueueStopped,
+    /// `--queue-check`: something is held or older than `queue_warn` (spec §9).
+    QueueProblems,
 }
 
-impl Exit {
-    pub fn new(code: u8, message: impl Into<String>) -> Exit {
-        Exit {
-            code,
-            message: message.into(),
+impl Outcome {
+    /// The refusals of a send (or of `--quit-after rcpt`); none is [`Outcome::Done`].
+    pub fn refusals(refused: &[crate::smtp::error::Refusal]) -> Outcome {
+        match refused.is_empty() {
+            true => Outcome::Done,
+            false => Outcome::Refused(refused.iter().map(|(_, r)| r.clone()).collect()),
         }
     }
-    pub fn usage(message: impl Into<String>) -> Exit {
-        Exit::new(USAGE, message)
-    }
-    pub fn data(message: impl Into<String>) -> Exit {
-        Exit::new(DATAERR, message)
-    }
-    pub fn config(message: impl Into<String>) -> Exit {
-        Exit::new(CONFIG, message)
-    }
-    pub fn io(message: impl Into<String>) -> Exit {
-        Exit::new(IOERR, message)
+}
+
+/// The status of a run that did not fail.
+pub fn for_outcome(outcome: &Outcome) -> u8 {
+    match outcome {
+        Outcome::Done => OK,
+        Outcome::Refused(replies) => for_refusals(replies),
+        // Spec §1: 75 once any reply was 4xx (worth retrying), else 69 when any was 5xx.
+        Outcome::Answered(replies) if replies.iter().any(Reply::is_transient) => TEMPFAIL,
+        Outcome::Answered(replies) if replies.iter().any(Reply::is_permanent) => UNAVAILABLE,
+        Outcome::Answered(_) => OK,
+        Outcome::Closing => TEMPFAIL,
+        Outcome::CertificateFailed => PROTOCOL,
+        Outcome::QueueStopped | Outcome::QueueProblems => TEMPFAIL,
     }
 }
 
@@ -55,7 +82,7 @@ fn by_class(reply: &Reply, permanent: u8) -> u8 {
 }
 
 /// Refused recipients: any temporary refusal means a retry can still help (75), else 67.
-pub fn for_refusals<'a>(replies: impl IntoIterator<Item = &'a Reply>) -> u8 {
+fn for_refusals<'a>(replies: impl IntoIterator<Item = &'a Reply>) -> u8 {
     let mut code = OK;
     for reply in replies {
         if reply.is_transient() {
@@ -66,7 +93,7 @@ pub fn for_refusals<'a>(replies: impl IntoIterator<Item = &'a Reply>) -> u8 {
     code
 }
 
-pub fn for_engine(error: &Error) -> u8 {
+fn for_engine(error: &Error) -> u8 {
     match error {
         // Issue 10, point 2: a lookup that failed is not a name that does not exist.
         Error::Resolve { definite: true, .. } => NOHOST,
@@ -81,6 +108,7 @@ pub fn for_engine(error: &Error) -> u8 {
         | Error::Unexpected { .. }
         | Error::StartTlsInjection
         | Error::Tls { .. }
+        | Error::NotTls { .. }
         | Error::AuthLoop(_) => PROTOCOL,
         Error::Greeting(reply) | Error::Rejected { reply, .. } => by_class(reply, UNAVAILABLE),
         Error::RecipientsRefused { refused } => for_refusals(refused.iter().map(|(_, r)| r)),
@@ -94,29 +122,133 @@ pub fn for_engine(error: &Error) -> u8 {
     }
 }
 
-/// The status for any error that reaches main.
-pub fn code(error: &anyhow::Error) -> u8 {
-    for cause in error.chain() {
-        if let Some(e) = cause.downcast_ref::<Exit>() {
-            return e.code;
-        }
-        if let Some(e) = cause.downcast_ref::<Error>() {
-            return for_engine(e);
-        }
-        if cause.downcast_ref::<crate::config::ConfigError>().is_some()
-            || cause.downcast_ref::<crate::tls::TlsConfigError>().is_some()
-        {
-            return CONFIG;
-        }
-        if cause
-            .downcast_ref::<crate::message::headers::MessageError>()
-            .is_some()
-        {
-            return DATAERR;
-        }
+/// The status for any error that reaches main (or the log line): the first cause in the chain that
+/// an area's typed error classifies.
+pub fn classify(error: &anyhow::Error) -> u8 {
+    error
+        .chain()
+        .find_map(classify_cause)
+        // An error no module classified: say so plainly rather than guess a server outcome.
+        .unwrap_or(UNAVAILABLE)
+}
+
+fn classify_cause(cause: &(dyn std::error::Error + 'static)) -> Option<u8> {
+    if let Some(e) = cause.downcast_ref::<Error>() {
+        return Some(for_engine(e));
     }
-    // An error no module classified: say so plainly rather than guess a server outcome.
-    UNAVAILABLE
+    if let Some(e) = cause.downcast_ref::<SettingsError>() {
+        return Some(for_settings(e));
+    }
+    if let Some(e) = cause.downcast_ref::<MessageError>() {
+        return Some(for_message(e));
+    }
+    if let Some(e) = cause.downcast_ref::<InputError>() {
+        return Some(for_input(e));
+    }
+    if let Some(e) = cause.downcast_ref::<DebugError>() {
+        return Some(for_debug(e));
+    }
+    if let Some(e) = cause.downcast_ref::<QueueError>() {
+        return Some(for_queue(e));
+    }
+    if let Some(e) = cause.downcast_ref::<clap::Error>() {
+        // `--help` and `--version` come as errors too, printed on stdout (clap's use_stderr).
+        return Some(if e.use_stderr() { USAGE } else { OK });
+    }
+    if cause.is::<ConfigError>() || cause.is::<TlsConfigError>() || cause.is::<PasswordError>() {
+        return Some(CONFIG);
+    }
+    // Every area wraps the I/O errors of its own input; a bare one is this process's output (a
+    // report, --pretend, the man page) that could not be written.
+    if cause.is::<io::Error>() {
+        return Some(IOERR);
+    }
+    None
+}
+
+/// Spec §9: a queue that cannot be written, a full disk or a busy entry is temporary; an ID that names
+/// nothing is a usage error, another user's entry a permission one.
+fn for_queue(error: &QueueError) -> u8 {
+    match error {
+        QueueError::NotFound(_) | QueueError::Usage(_) => USAGE,
+        QueueError::NotYours(_) => NOPERM,
+        QueueError::Nowhere => CONFIG,
+        QueueError::NoSpace { .. }
+        | QueueError::NotWritable { .. }
+        | QueueError::NotPlain { .. }
+        | QueueError::Io { .. }
+        | QueueError::Busy(_)
+        | QueueError::Corrupt { .. } => TEMPFAIL,
+    }
+}
+
+fn for_settings(error: &SettingsError) -> u8 {
+    match error {
+        SettingsError::BadPort { .. }
+        | SettingsError::UnclosedBracket { .. }
+        | SettingsError::BadDomain { .. }
+        | SettingsError::BadSourceAddress(_)
+        | SettingsError::BadDsnNotify(_)
+        | SettingsError::BadDsnRet(_)
+        | SettingsError::BadDsnEnvid => USAGE,
+        SettingsError::AccountWithoutFile
+        | SettingsError::AuthWithoutUser
+        | SettingsError::MechanismWithoutUser(_)
+        | SettingsError::SocketTlsWithoutName
+        | SettingsError::HomeNeeded { .. }
+        | SettingsError::NoLoginName => CONFIG,
+        // A login name no address can hold is unusable input, like a bad -f (spec §2 rule 4).
+        SettingsError::UnusableLoginName { .. } => DATAERR,
+    }
+}
+
+fn for_message(error: &MessageError) -> u8 {
+    match error {
+        // Spec §7: no recipients is a usage error, whether none was given or -t found none.
+        MessageError::NoRecipients { .. } => USAGE,
+        MessageError::HeaderTooLarge
+        | MessageError::NulInHeader { .. }
+        | MessageError::BareCrInHeader { .. }
+        | MessageError::BareCrInHeaderSection
+        | MessageError::ControlInAddress(_)
+        | MessageError::AddressSyntax { .. }
+        | MessageError::LocalPartTooLong(_)
+        | MessageError::DomainTooLong(_)
+        | MessageError::AddressTooLong(_)
+        | MessageError::NotAField { .. }
+        | MessageError::InHeader { .. }
+        | MessageError::ControlInFullName
+        | MessageError::FullNameTooLong(_)
+        | MessageError::BadGeneratedValue { .. }
+        | MessageError::SenderNotOne(_) => DATAERR,
+    }
+}
+
+fn for_input(error: &InputError) -> u8 {
+    match error {
+        // Issue 10, point 15: a full spool is this host's temporary failure, not the input's.
+        InputError::SpoolWrite {
+            temporary: true, ..
+        } => TEMPFAIL,
+        InputError::Open { .. }
+        | InputError::Read { .. }
+        | InputError::SpoolWrite { .. }
+        | InputError::Spooled(_) => IOERR,
+    }
+}
+
+fn for_debug(error: &DebugError) -> u8 {
+    match error {
+        DebugError::EmptyCommand
+        | DebugError::Typed(_)
+        | DebugError::StarttlsWithoutTls
+        | DebugError::AuthWithoutLogin
+        | DebugError::NoEnvelope
+        | DebugError::NotATerminal => USAGE,
+        // Spec §3: a command holding CR, LF or NUL is unusable input (65).
+        DebugError::Unsendable { .. } => DATAERR,
+        DebugError::Terminal(_) | DebugError::TerminalRead(_) => IOERR,
+    }
 }
 
 /// The texts of an error's chain, outermost first, each cause once: a cause whose text its wrapper
@@ -138,6 +270,75 @@ mod tests {
     use super::*;
     use crate::smtp::error::Stage;
 
+    fn status_of(error: impl std::error::Error + Send + Sync + 'static) -> u8 {
+        classify(&anyhow::Error::new(error))
+    }
+
+    /// Issue 11, point 5: every area's typed error gets its status here, as `Exit { code }` gave it
+    /// at each site before (spec §7).
+    #[test]
+    fn each_area_error_has_the_status_of_spec_7() {
+        let usage = [
+            SettingsError::BadDsnRet("x".into()),
+            SettingsError::BadSourceAddress("x".into()),
+        ];
+        for e in usage {
+            assert_eq!(status_of(e), USAGE);
+        }
+        assert_eq!(status_of(SettingsError::AccountWithoutFile), CONFIG);
+        assert_eq!(status_of(SettingsError::NoLoginName), CONFIG);
+        let login = SettingsError::UnusableLoginName {
+            quoted: "\"a b\"".into(),
+            from: "$USER",
+            why: "it is not one address".into(),
+        };
+        assert_eq!(status_of(login), DATAERR);
+        let none = MessageError::NoRecipients {
+            read_recipients: true,
+        };
+        assert_eq!(status_of(none), USAGE);
+        assert_eq!(status_of(MessageError::BareCrInHeaderSection), DATAERR);
+        assert_eq!(status_of(PasswordError::EmptyLine), CONFIG);
+        assert_eq!(status_of(DebugError::NotATerminal), USAGE);
+        assert_eq!(
+            status_of(crate::tls::TlsConfigError::Fingerprint("x".into())),
+            CONFIG
+        );
+        let io = || std::io::Error::other("x");
+        assert_eq!(status_of(InputError::Spooled(io())), IOERR);
+        let full = |temporary| InputError::SpoolWrite {
+            dir: "/tmp".into(),
+            source: io(),
+            temporary,
+        };
+        assert_eq!(status_of(full(true)), TEMPFAIL);
+        assert_eq!(status_of(full(false)), IOERR);
+    }
+
+    /// The first classified cause decides: context around an area's error does not change it, and
+    /// an I/O error only counts where no area's error wraps it.
+    #[test]
+    fn the_outermost_classified_cause_decides() {
+        let wrapped = anyhow::Error::new(PasswordError::EmptyLine).context("while dialling");
+        assert_eq!(classify(&wrapped), CONFIG);
+        let output = anyhow::Error::new(std::io::Error::other("disk full")).context("--pretend");
+        assert_eq!(classify(&output), IOERR);
+        let connect = anyhow::Error::new(Error::Connect {
+            target: "h:25".into(),
+            source: std::io::Error::from(std::io::ErrorKind::ConnectionRefused),
+        });
+        assert_eq!(classify(&connect), TEMPFAIL);
+        assert_eq!(classify(&anyhow::anyhow!("unclassified")), UNAVAILABLE);
+    }
+
+    #[test]
+    fn help_is_not_a_usage_error() {
+        let help = crate::cli::parse_from(["mailsend", "--help"]).expect_err("prints help");
+        assert_eq!(status_of(help), OK);
+        let bad = crate::cli::parse_from(["mailsend", "--no-such-flag"]).expect_err("unknown");
+        assert_eq!(status_of(bad), USAGE);
+    }
+
     #[test]
     fn replies_by_class() {
         let rejected = |code| Error::Rejected {
@@ -148,6 +349,31 @@ mod tests {
         assert_eq!(for_engine(&rejected(451)), TEMPFAIL);
         assert_eq!(for_engine(&rejected(550)), UNAVAILABLE);
         assert_eq!(for_engine(&rejected(250)), PROTOCOL);
+    }
+
+    /// Spec §1: the replies to `--command`s are 0 while 2xx or 3xx, 75 once any was 4xx, else 69 when
+    /// any was 5xx.
+    #[test]
+    fn command_replies_prefer_tempfail_then_unavailable() {
+        let mut replies = vec![Reply::new(250, "ok"), Reply::new(354, "go")];
+        assert_eq!(for_outcome(&Outcome::Answered(replies.clone())), OK);
+        replies.push(Reply::new(550, "no"));
+        assert_eq!(
+            for_outcome(&Outcome::Answered(replies.clone())),
+            UNAVAILABLE
+        );
+        replies.push(Reply::new(450, "later"));
+        assert_eq!(for_outcome(&Outcome::Answered(replies)), TEMPFAIL);
+        assert_eq!(for_outcome(&Outcome::Closing), TEMPFAIL);
+        assert_eq!(for_outcome(&Outcome::CertificateFailed), PROTOCOL);
+    }
+
+    #[test]
+    fn a_send_with_refusals_is_67_or_75() {
+        let refused = vec![("a@x".to_owned(), Reply::new(550, "no"))];
+        assert_eq!(for_outcome(&Outcome::refusals(&refused)), NOUSER);
+        assert_eq!(Outcome::refusals(&[]), Outcome::Done);
+        assert_eq!(for_outcome(&Outcome::Done), OK);
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod manpage;
 pub mod message;
 pub mod password;
 pub mod progress;
+pub mod queue;
 pub mod secret;
 pub mod settings;
 pub mod smtp;

@@ -168,26 +168,6 @@ pub fn expand_home(path: &Path, home: Option<&Path>) -> Option<PathBuf> {
 /// A syslog daemon that stops reading must not hold up the caller (cron waits for us).
 const SYSLOG_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The sysexits.h names msmtp logs in `exitcode=`.
-const EXIT_NAMES: &[(u8, &str)] = &[
-    (0, "EX_OK"),
-    (64, "EX_USAGE"),
-    (65, "EX_DATAERR"),
-    (66, "EX_NOINPUT"),
-    (67, "EX_NOUSER"),
-    (68, "EX_NOHOST"),
-    (69, "EX_UNAVAILABLE"),
-    (70, "EX_SOFTWARE"),
-    (71, "EX_OSERR"),
-    (72, "EX_OSFILE"),
-    (73, "EX_CANTCREAT"),
-    (74, "EX_IOERR"),
-    (75, "EX_TEMPFAIL"),
-    (76, "EX_PROTOCOL"),
-    (77, "EX_NOPERM"),
-    (78, "EX_CONFIG"),
-];
-
 /// Logs `record` to `logfile` (appended; created 0600; never through a symbolic link) and, with a
 /// `syslog` facility, to /dev/log. Both are attempted; what failed is returned for the caller to warn
 /// about: the message's fate is already decided, and the log must not change the exit status.
@@ -207,6 +187,33 @@ pub fn write(logfile: Option<&Path>, syslog: Option<Facility>, record: &Record) 
         )
     {
         errors.push(LogError::syslog(e));
+    }
+    errors
+}
+
+/// Logs one line of `fields` (already made safe with [`bare`] and [`quoted`]) the way [`write`] logs a
+/// message: the queue's events (issue 12: queued, deferred, delivered, held, failed) go to the same file
+/// and syslog as the per-message lines. `failure` chooses syslog's severity.
+pub fn write_fields(
+    logfile: Option<&Path>,
+    syslog: Option<Facility>,
+    failure: bool,
+    fields: &str,
+) -> Vec<LogError> {
+    let mut errors = Vec::new();
+    if let Some(path) = logfile {
+        let line = format!("{} {fields}", Local::now().format("%b %d %H:%M:%S"));
+        if let Err(e) = append(path, &line) {
+            errors.push(LogError::file(path, &e));
+        }
+    }
+    if let Some(facility) = syslog {
+        let severity = if failure { SEVERITY_ERR } else { SEVERITY_INFO };
+        let pri = u16::from(facility.0) * 8 + u16::from(severity);
+        let message = format!("<{pri}>mailsend[{}]: {fields}", std::process::id());
+        if let Err(e) = send_syslog_text(Path::new(SYSLOG_SOCKET), message) {
+            errors.push(LogError::syslog(e));
+        }
     }
     errors
 }
@@ -248,7 +255,11 @@ fn syslog_message(facility: Facility, record: &Record, pid: u32) -> String {
 /// Sends the record to the syslog socket at `socket`: a datagram, or (when the socket is a stream
 /// socket, as on some older systems) a NUL-terminated message on a stream, as glibc does.
 fn send_syslog(socket: &Path, facility: Facility, record: &Record, pid: u32) -> io::Result<()> {
-    let message = syslog_message(facility, record, pid);
+    send_syslog_text(socket, syslog_message(facility, record, pid))
+}
+
+/// Sends one formatted RFC 3164 message to the syslog socket at `socket`.
+fn send_syslog_text(socket: &Path, message: String) -> io::Result<()> {
     let datagram = UnixDatagram::unbound()?;
     datagram.set_write_timeout(Some(SYSLOG_TIMEOUT))?;
     let error = match datagram.send_to(message.as_bytes(), socket) {
@@ -303,8 +314,9 @@ fn fields(r: &Record) -> String {
         }
     }
     s.push_str("exitcode=");
-    match EXIT_NAMES.iter().find(|(n, _)| *n == r.exit_status) {
-        Some((_, name)) => s.push_str(name),
+    // The sysexits names msmtp logs, from the one table of statuses.
+    match crate::exit::status::name(r.exit_status) {
+        Some(name) => s.push_str(name),
         None => s.push_str(&r.exit_status.to_string()),
     }
     s
@@ -324,7 +336,7 @@ fn smtp_status(text: &str) -> Option<&str> {
 
 /// A value written without quotes: white space, `,` where `extra` says so, and what [`escape`]
 /// escapes become escapes, so the value ends at the next space.
-fn bare(s: &str, extra: &[char]) -> String {
+pub fn bare(s: &str, extra: &[char]) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         if c.is_whitespace() || extra.contains(&c) {
@@ -338,7 +350,7 @@ fn bare(s: &str, extra: &[char]) -> String {
 
 /// A value in single quotes, as msmtp writes the reply, with `'` and `\` escaped so the closing
 /// quote is the only unescaped one.
-fn quoted(s: &str) -> String {
+pub fn quoted(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('\'');
     for c in s.chars() {
@@ -477,12 +489,12 @@ mod tests {
     #[test]
     fn every_exit_name() {
         let r = rcpts();
-        for (code, name) in EXIT_NAMES {
+        for status in crate::exit::status::STATUSES {
             let rec = Record {
-                exit_status: *code,
+                exit_status: status.code,
                 ..success(&r)
             };
-            assert!(fields(&rec).ends_with(&format!(" exitcode={name}")));
+            assert!(fields(&rec).ends_with(&format!(" exitcode={}", status.name)));
         }
     }
 

@@ -13,11 +13,7 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() {
-                exit::USAGE
-            } else {
-                exit::OK
-            });
+            return ExitCode::from(exit::classify(&e.into()));
         }
     };
     if let Some(generate) = cli.generate {
@@ -27,18 +23,18 @@ fn main() -> ExitCode {
             Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("mailsend: {e}");
-                ExitCode::from(exit::IOERR)
+                ExitCode::from(exit::classify(&e.into()))
             }
         };
     }
     let env = Env::from_process();
     match app::run(&cli, &env) {
-        Ok(code) => ExitCode::from(code),
+        Ok(outcome) => ExitCode::from(exit::for_outcome(&outcome)),
         // A report piped into `head` that stopped reading: not a failure worth a message (stdout is the
         // only place a bare I/O error can come from; the engine wraps its own).
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            let code = exit::code(&e);
+            let code = exit::classify(&e);
             let mut err = std::io::stderr().lock();
             // The root cause first, then the context that says who did not get the message; a cause
             // whose text its wrapper already quotes is not repeated.

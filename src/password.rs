@@ -8,12 +8,42 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::exit::Exit;
 use crate::secret::Secret;
+
+/// Why no password could be had. No text ever holds the secret or the command's output, which may.
+#[derive(Debug, thiserror::Error)]
+pub enum PasswordError {
+    #[error("cannot run the password command: {0}")]
+    Spawn(std::io::Error),
+    /// `code`: the command's exit status, `None` when a signal ended it.
+    #[error(
+        "the password command failed ({}); its output is not shown because it may hold the secret",
+        ended_by(*.code)
+    )]
+    Failed { code: Option<i32> },
+    #[error("the password command printed something that is not UTF-8")]
+    NotUtf8,
+    #[error("the password command printed an empty first line")]
+    EmptyLine,
+    #[error(
+        "no password for {user} at {host}: set password_command (or --password-command), a password \
+         in the config file, or an entry in ~/.netrc; there is no terminal to ask on"
+    )]
+    NoSource { user: String, host: String },
+    #[error("cannot read the password from the terminal: {0}")]
+    Terminal(std::io::Error),
+}
+
+fn ended_by(code: Option<i32>) -> String {
+    match code {
+        Some(code) => format!("exit status {code}"),
+        None => "a signal".to_string(),
+    }
+}
 
 /// Where the password comes from, chosen when the settings are resolved (spec §5 order) and read only
 /// just before connecting, so that `--pretend` and a run that fails earlier never run the command.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub enum PasswordSource {
     /// `password_command`.
     Command(String),
@@ -26,22 +56,41 @@ pub enum PasswordSource {
 }
 
 impl PasswordSource {
-    /// The secret for `user` at `host`.
-    pub fn fetch(&self, user: &str, host: &str) -> Result<Secret, Exit> {
-        match self {
-            PasswordSource::Command(command) => from_command(command),
-            PasswordSource::File(secret) => Ok(secret.clone()),
+    /// The secret for `user` at `host`: the file's, lent; any other, fetched now.
+    pub fn fetch(&self, user: &str, host: &str) -> Result<Password<'_>, PasswordError> {
+        let fetched = match self {
+            PasswordSource::File(secret) => return Ok(Password::Configured(secret)),
+            PasswordSource::Command(command) => from_command(command)?,
             PasswordSource::Netrc(path) => match from_netrc(path, host, user) {
-                Some(secret) => Ok(secret),
-                None => prompt(user, host),
+                Some(secret) => secret,
+                None => prompt(user, host)?,
             },
-            PasswordSource::Prompt => prompt(user, host),
+            PasswordSource::Prompt => prompt(user, host)?,
+        };
+        Ok(Password::Fetched(fetched))
+    }
+}
+
+/// A password ready for AUTH. The configuration file's stays where the settings hold it and is lent,
+/// so that no second copy of it exists (issue 11); one from a command, `~/.netrc` or the terminal is
+/// owned here and wiped when this is dropped.
+#[derive(Debug)]
+pub enum Password<'a> {
+    Configured(&'a Secret),
+    Fetched(Secret),
+}
+
+impl Password<'_> {
+    pub fn secret(&self) -> &Secret {
+        match self {
+            Password::Configured(secret) => secret,
+            Password::Fetched(secret) => secret,
         }
     }
 }
 
 /// Run `command` and take the first line of its output.
-pub fn from_command(command: &str) -> Result<Secret, Exit> {
+pub fn from_command(command: &str) -> Result<Secret, PasswordError> {
     let output = Command::new("sh")
         .arg("-c")
         .arg(command)
@@ -49,23 +98,16 @@ pub fn from_command(command: &str) -> Result<Secret, Exit> {
         .stderr(Stdio::piped())
         .stdout(Stdio::piped())
         .output()
-        .map_err(|e| Exit::config(format!("cannot run the password command: {e}")))?;
+        .map_err(PasswordError::Spawn)?;
     if !output.status.success() {
-        let how = match output.status.code() {
-            Some(code) => format!("exit status {code}"),
-            None => "a signal".to_string(),
-        };
-        return Err(Exit::config(format!(
-            "the password command failed ({how}); its output is not shown because it may hold the secret"
-        )));
+        return Err(PasswordError::Failed {
+            code: output.status.code(),
+        });
     }
-    let stdout = String::from_utf8(output.stdout)
-        .map_err(|_| Exit::config("the password command printed something that is not UTF-8"))?;
+    let stdout = String::from_utf8(output.stdout).map_err(|_| PasswordError::NotUtf8)?;
     let first = stdout.lines().next().unwrap_or("");
     if first.is_empty() {
-        return Err(Exit::config(
-            "the password command printed an empty first line",
-        ));
+        return Err(PasswordError::EmptyLine);
     }
     Ok(Secret::new(first))
 }
@@ -116,16 +158,16 @@ fn parse_netrc(text: &str, host: &str, user: &str) -> Option<Secret> {
 }
 
 /// Ask on the terminal; with no terminal, say what to configure instead.
-pub fn prompt(user: &str, host: &str) -> Result<Secret, Exit> {
+pub fn prompt(user: &str, host: &str) -> Result<Secret, PasswordError> {
     if !std::io::stdin().is_terminal() && !std::io::stderr().is_terminal() {
-        return Err(Exit::config(format!(
-            "no password for {user} at {host}: set password_command (or --password-command), a password in the \
-             config file, or an entry in ~/.netrc; there is no terminal to ask on"
-        )));
+        return Err(PasswordError::NoSource {
+            user: user.to_owned(),
+            host: host.to_owned(),
+        });
     }
     rpassword::prompt_password(format!("Password for {user} at {host}: "))
         .map(Secret::new)
-        .map_err(|e| Exit::config(format!("cannot read the password from the terminal: {e}")))
+        .map_err(PasswordError::Terminal)
 }
 
 #[cfg(test)]
@@ -144,6 +186,20 @@ mod tests {
         );
     }
 
+    /// Issue 11: the configuration file's password is lent to AUTH, not copied; a fetched one is owned.
+    #[test]
+    fn the_file_password_is_lent_not_copied() {
+        let source = PasswordSource::File(Secret::new("from-the-file"));
+        let password = source.fetch("u", "h").expect("no fetching needed");
+        let PasswordSource::File(held) = &source else {
+            unreachable!("built as File above")
+        };
+        assert!(std::ptr::eq(password.secret(), held));
+        let command = PasswordSource::Command("echo fetched".into());
+        let fetched = command.fetch("u", "h").expect("the command runs");
+        assert!(matches!(&fetched, Password::Fetched(s) if s.expose() == "fetched"));
+    }
+
     #[test]
     fn command_first_line_and_failures() {
         assert_eq!(
@@ -151,8 +207,8 @@ mod tests {
             "one"
         );
         let e = from_command("echo secret-on-stderr >&2; exit 3").unwrap_err();
-        assert_eq!(e.code, crate::exit::CONFIG);
-        assert!(!e.message.contains("secret-on-stderr"));
+        assert!(matches!(e, PasswordError::Failed { code: Some(3) }), "{e}");
+        assert!(!e.to_string().contains("secret-on-stderr"));
         assert!(from_command("true").is_err());
         // stdin is /dev/null: a command that reads stdin gets EOF at once, not the message
         assert_eq!(from_command("cat; echo pw").unwrap().expose(), "pw");

@@ -1,17 +1,22 @@
 //! Secrets (passwords, tokens, AUTH responses) in a newtype that cannot be printed.
 //!
 //! `Debug` and `Display` print `<redacted>`; the only way to the bytes is [`Secret::expose`], which
-//! the code calls exactly where a secret goes onto the wire. The buffer is overwritten on drop.
+//! the code calls exactly where a secret goes onto the wire. The buffer is wiped on drop by the
+//! `zeroize` crate (issue 11), whose writes the compiler may not optimise away, which a hand-written
+//! loop of stores does not promise. A secret is not `Clone`: each copy would be one more buffer to
+//! wipe, so callers borrow it or move it.
 
 use std::fmt;
 
+use zeroize::Zeroizing;
+
 /// A secret string. Printing it in any form yields `<redacted>`.
-#[derive(Clone, PartialEq, Eq, Default)]
-pub struct Secret(String);
+#[derive(PartialEq, Eq, Default)]
+pub struct Secret(Zeroizing<String>);
 
 impl Secret {
     pub fn new(s: impl Into<String>) -> Self {
-        Secret(s.into())
+        Secret(Zeroizing::new(s.into()))
     }
 
     /// The secret itself, for the one place that puts it on the wire.
@@ -33,16 +38,6 @@ impl fmt::Debug for Secret {
 impl fmt::Display for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("<redacted>")
-    }
-}
-
-impl Drop for Secret {
-    fn drop(&mut self) {
-        // Safe zeroing: replace every byte through the String API (no unsafe).
-        let len = self.0.len();
-        self.0.clear();
-        self.0.extend(std::iter::repeat_n('\0', len));
-        self.0.clear();
     }
 }
 

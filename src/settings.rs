@@ -15,19 +15,22 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 mod envelope;
+pub mod error;
 mod layers;
 mod mode;
+mod queue;
 mod sender;
 mod server;
 
+pub use error::SettingsError;
 pub use layers::Origin;
-pub use mode::{Mode, Probe};
+pub use mode::{EntryAction, Mode, Probe};
 pub use sender::DefaultSender;
 
 use crate::cli::Cli;
-use crate::config::{self, Config, Resolved};
-use crate::exit::Exit;
+use crate::config::{self, Resolved};
 use crate::password::PasswordSource;
+use crate::secret::Secret;
 use crate::smtp::session::BodyType;
 use crate::smtp::transport::Endpoint;
 use crate::tls::TlsOptions;
@@ -47,6 +50,13 @@ pub struct Env {
     pub xdg_config_home: Option<PathBuf>,
     pub hostname: String,
     pub stdin_is_terminal: bool,
+    /// `$XDG_STATE_HOME`, for the user's queue (spec §9).
+    pub xdg_state_home: Option<PathBuf>,
+    /// The real user ID: the owner recorded in queue entries.
+    pub uid: u32,
+    /// Running setgid (effective group not the real one): only the system configuration is read
+    /// (spec §9, multi-user system install).
+    pub setgid: bool,
 }
 
 impl Env {
@@ -66,6 +76,9 @@ impl Env {
             xdg_config_home: var("XDG_CONFIG_HOME").map(PathBuf::from),
             hostname: gethostname::gethostname().to_string_lossy().into_owned(),
             stdin_is_terminal: std::io::stdin().is_terminal(),
+            xdg_state_home: var("XDG_STATE_HOME").map(PathBuf::from),
+            uid: nix::unistd::getuid().as_raw(),
+            setgid: nix::unistd::getegid() != nix::unistd::getgid(),
         }
     }
 }
@@ -79,7 +92,7 @@ pub enum TlsUse {
 }
 
 /// Everything one run needs, resolved.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Settings {
     pub mode: Mode,
     pub server: Server,
@@ -88,6 +101,7 @@ pub struct Settings {
     pub envelope: EnvelopePolicy,
     pub input: Input,
     pub logging: Logging,
+    pub queue: QueueSettings,
     /// Where each setting came from, for --pretend: (key, value shown, source).
     pub origins: Vec<Origin>,
 }
@@ -115,7 +129,7 @@ pub struct TlsSettings {
 }
 
 /// Authentication (spec §5).
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Auth {
     /// `None`: no AUTH (`--auth off`, or no user).
     pub login: Option<Login>,
@@ -125,7 +139,7 @@ pub struct Auth {
 }
 
 /// Who authenticates and how; the password itself is fetched just before connecting.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Login {
     /// `None` = choose (`--auth on`).
     pub mechanism: Option<Mechanism>,
@@ -175,10 +189,28 @@ pub struct Logging {
     pub syslog: Option<crate::log::Facility>,
 }
 
+/// The queue (spec §9).
+#[derive(Debug, Clone)]
+pub struct QueueSettings {
+    pub policy: crate::values::QueuePolicy,
+    /// `None`: no place for a queue (no HOME and no system spool).
+    pub location: Option<crate::queue::Location>,
+    pub lifetime: Duration,
+    pub warn: Duration,
+    pub connections: crate::values::Connections,
+    /// The configuration file read, whose changes release held entries.
+    pub config_file: Option<PathBuf>,
+    /// What an entry queued by this run records to find its server again.
+    pub route: crate::queue::state::Route,
+    /// The owner recorded in entries and the only one whose entries a non-root user sees.
+    pub uid: u32,
+}
+
 /// The configuration file found, and the account resolved from it.
 struct Loaded {
     path: Option<PathBuf>,
-    config: Option<Config>,
+    /// The file's `[aliases]`.
+    aliases: BTreeMap<String, String>,
     resolved: Resolved,
     /// Spec §8, issue 10, point 1: a server named on the command line without -a is not the account's
     /// server, so it gets no account and none of the file's credentials, pins or client certificate.
@@ -187,6 +219,11 @@ struct Loaded {
 
 /// The file mailsend reads (honouring -C), if any.
 pub fn config_path(cli: &Cli, env: &Env) -> Result<Option<PathBuf>, config::ConfigError> {
+    // Spec §9: running setgid mailsend, only the system's file, so that a user cannot point the
+    // group's privileges at a file of their own (-C) nor read the system password through one.
+    if env.setgid {
+        return config::locate(None, None, None, Path::new(SYSTEM_CONFIG));
+    }
     config::locate(
         cli.config.as_deref(),
         env.xdg_config_home.as_deref(),
@@ -196,38 +233,38 @@ pub fn config_path(cli: &Cli, env: &Env) -> Result<Option<PathBuf>, config::Conf
 }
 
 fn load(cli: &Cli, env: &Env) -> anyhow::Result<Loaded> {
-    let path = config_path(cli, env)?;
-    let config = match &path {
-        Some(p) => Some(config::load(p)?),
-        None => None,
-    };
-    if config.is_none() && cli.account.is_some() {
-        return Err(Exit::config("--account given but no configuration file was found").into());
-    }
     let from_cli = cli.host.is_some() || cli.socket.is_some();
     let other_server = from_cli && cli.account.is_none();
-    let resolved = match &config {
-        Some(c) if other_server => c.resolve_for_other_server(),
-        Some(c) => c.resolve(cli.account.as_deref())?,
-        None => Resolved::default(),
+    let Some(path) = config_path(cli, env)? else {
+        if cli.account.is_some() {
+            return Err(SettingsError::AccountWithoutFile.into());
+        }
+        return Ok(Loaded {
+            path: None,
+            aliases: BTreeMap::new(),
+            resolved: Resolved::default(),
+            other_server,
+        });
+    };
+    let mut config = config::load(&path)?;
+    let aliases = std::mem::take(&mut config.aliases);
+    let known = config.account_names();
+    let resolved = match other_server {
+        true => config.resolve_for_other_server(),
+        false => config.resolve(cli.account.as_deref())?,
     };
     // Issue 10, point 20: accounts defined, none chosen, no server anywhere: refuse rather than guess.
-    if let Some(c) = &config
-        && !c.accounts.is_empty()
+    if !known.is_empty()
         && resolved.name.is_none()
         && !from_cli
         && resolved.account.host.is_none()
         && resolved.account.socket.is_none()
     {
-        return Err(config::ConfigError::NoAccount {
-            path: c.path.clone(),
-            known: c.account_names(),
-        }
-        .into());
+        return Err(config::ConfigError::NoAccount { path, known }.into());
     }
     Ok(Loaded {
-        path,
-        config,
+        path: Some(path),
+        aliases,
         resolved,
         other_server,
     })
@@ -271,12 +308,10 @@ fn note_file(l: &mut Layers, cli: &Cli, env: &Env, loaded: &Loaded) {
 }
 
 pub fn resolve(cli: &Cli, env: &Env) -> anyhow::Result<Settings> {
-    let loaded = load(cli, env)?;
-    let aliases = loaded
-        .config
-        .as_ref()
-        .map(|c| c.aliases.clone())
-        .unwrap_or_default();
+    let mut loaded = load(cli, env)?;
+    let aliases = std::mem::take(&mut loaded.aliases);
+    // Moved, not copied, into the password source: the one copy of the file's password (issue 11).
+    let file_password = loaded.resolved.account.password.take();
     let mut l = Layers {
         account: &loaded.resolved.account,
         sources: &loaded.resolved.sources,
@@ -287,9 +322,16 @@ pub fn resolve(cli: &Cli, env: &Env) -> anyhow::Result<Settings> {
     let target = server::target(&mut l, cli, from_cli)?;
     let tls = server::tls(&mut l, cli, &target, &loaded.resolved)?;
     let server = server::server(&mut l, cli, env, &target)?;
-    let auth = auth(&mut l, cli, env, &loaded.resolved)?;
+    let auth = auth(&mut l, cli, env, file_password)?;
     let envelope = envelope::policy(&mut l, cli, env, aliases)?;
     let logging = logging(&mut l, cli, env)?;
+    let queue = queue::settings(
+        &mut l,
+        cli,
+        env,
+        loaded.resolved.name.clone(),
+        loaded.path.clone(),
+    )?;
     Ok(Settings {
         mode: Mode::from_cli(cli),
         server,
@@ -301,20 +343,26 @@ pub fn resolve(cli: &Cli, env: &Env) -> anyhow::Result<Settings> {
             dot_ends_input: env.stdin_is_terminal && cli.input.is_none(),
         },
         logging,
+        queue,
         origins: l.origins,
     })
 }
 
 /// `--auth`, the user and where the password comes from (spec §5 order: command, file, netrc, prompt).
-fn auth(l: &mut Layers, cli: &Cli, env: &Env, resolved: &Resolved) -> Result<Auth, Exit> {
+fn auth(
+    l: &mut Layers,
+    cli: &Cli,
+    env: &Env,
+    file_password: Option<Secret>,
+) -> Result<Auth, SettingsError> {
     let user = l.pick("user", cli.user.clone(), |a| a.user.clone());
     let choice = l.pick("auth", cli.auth, |a| a.auth);
     let password_command = l.pick("password_command", cli.password_command.clone(), |a| {
         a.password_command.clone()
     });
-    let password = match (password_command, &resolved.account.password) {
+    let password = match (password_command, file_password) {
         (Some(command), _) => PasswordSource::Command(command),
-        (None, Some(secret)) => PasswordSource::File(secret.clone()),
+        (None, Some(secret)) => PasswordSource::File(secret),
         (None, None) => match &env.home {
             Some(home) => PasswordSource::Netrc(home.join(".netrc")),
             None => PasswordSource::Prompt,
@@ -327,15 +375,9 @@ fn auth(l: &mut Layers, cli: &Cli, env: &Env, resolved: &Resolved) -> Result<Aut
             user,
             password,
         }),
-        (Some(AuthChoice::On), None) => {
-            return Err(Exit::config(
-                "--auth on needs a user name (--user or `user`)",
-            ));
-        }
+        (Some(AuthChoice::On), None) => return Err(SettingsError::AuthWithoutUser),
         (Some(AuthChoice::Only(mechanism)), user) => {
-            let user = user.ok_or_else(|| {
-                Exit::config(format!("--auth {mechanism} needs a user name (--user)"))
-            })?;
+            let user = user.ok_or(SettingsError::MechanismWithoutUser(mechanism))?;
             Some(Login {
                 mechanism: Some(mechanism),
                 user,
@@ -352,20 +394,21 @@ fn auth(l: &mut Layers, cli: &Cli, env: &Env, resolved: &Resolved) -> Result<Aut
     })
 }
 
-fn logging(l: &mut Layers, cli: &Cli, env: &Env) -> Result<Logging, Exit> {
+/// A configured path with `~` expanded (issue 10, point 21), or the error naming `key`.
+fn expand_home(key: &'static str, path: &Path, env: &Env) -> Result<PathBuf, SettingsError> {
+    crate::log::expand_home(path, env.home.as_deref()).ok_or_else(|| SettingsError::HomeNeeded {
+        key,
+        path: path.to_owned(),
+    })
+}
+
+fn logging(l: &mut Layers, cli: &Cli, env: &Env) -> Result<Logging, SettingsError> {
     let debug = l.pick("debug", cli.debug, |a| a.debug).unwrap_or(0);
     // -X FILE is msmtp's (and sendmail's traffic log's) way to name the log file (issue 10, point 21).
-    let logfile = match l.pick("logfile", cli.logfile.clone(), |a| a.logfile.clone()) {
-        Some(path) => Some(
-            crate::log::expand_home(&path, env.home.as_deref()).ok_or_else(|| {
-                Exit::config(format!(
-                    "logfile {} starts with ~ but HOME is not set",
-                    path.display()
-                ))
-            })?,
-        ),
-        None => None,
-    };
+    let logfile = l.pick("logfile", cli.logfile.clone(), |a| a.logfile.clone());
+    let logfile = logfile
+        .map(|path| expand_home("logfile", &path, env))
+        .transpose()?;
     let syslog = match l.pick("syslog", None, |a| a.syslog) {
         Some(crate::log::Syslog::On(facility)) => Some(facility),
         Some(crate::log::Syslog::Off) | None => None,

@@ -147,7 +147,7 @@ macro_rules! deserialize_by_name {
     )*};
 }
 
-deserialize_by_name!(TlsMode, Protocol, BodyType);
+deserialize_by_name!(TlsMode, Protocol, BodyType, QueuePolicy);
 
 /// `--tls` and `tls` (spec section 4).
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -333,6 +333,103 @@ impl<'de> Deserialize<'de> for AuthChoice {
     }
 }
 
+/// `queue` (spec §9 "When mail is queued"): `--queue-on-failure`, `-odq` and `--no-queue` choose per run.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueuePolicy {
+    /// Try at once; queue what a temporary failure left undelivered
+    OnFailure,
+    /// Queue without trying (-odq)
+    Always,
+    /// Never queue: a temporary failure is exit 75
+    Never,
+}
+
+/// A span of time for `queue_lifetime` and `queue_warn`: seconds as a number, or a number with a unit,
+/// `s`, `m`, `h` or `d` (`"5d"`, `"30m"`), above zero and at most a year.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span(Duration);
+
+impl Span {
+    /// The longest span: a year.
+    pub const MAX_SECS: u64 = 366 * 86_400;
+
+    pub fn from_secs(seconds: u64) -> Option<Span> {
+        (seconds > 0 && seconds <= Span::MAX_SECS).then(|| Span(Duration::from_secs(seconds)))
+    }
+
+    pub fn duration(self) -> Duration {
+        self.0
+    }
+
+    /// `"5d"`, `"90m"`, `"3600"`.
+    pub fn parse(text: &str) -> Result<Span, String> {
+        let text = text.trim();
+        let (number, unit) = match text.char_indices().last() {
+            Some((i, c)) if c.is_ascii_alphabetic() => (&text[..i], c.to_ascii_lowercase()),
+            _ => (text, 's'),
+        };
+        let scale = match unit {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            _ => 0,
+        };
+        number
+            .parse::<u64>()
+            .ok()
+            .and_then(|n| n.checked_mul(scale))
+            .and_then(Span::from_secs)
+            .ok_or_else(|| {
+                format!(
+                    "expected a time above zero and at most a year, in seconds or with a unit \
+                     (\"30m\", \"1h\", \"5d\"), not {text:?}"
+                )
+            })
+    }
+}
+
+impl<'de> Deserialize<'de> for Span {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let value = Value::deserialize(d)?;
+        let parsed = match &value {
+            Value::Integer(n) => u64::try_from(*n)
+                .ok()
+                .and_then(Span::from_secs)
+                .ok_or_else(|| Span::parse(&n.to_string()).unwrap_err()),
+            Value::String(s) => Span::parse(s),
+            _ => Err(format!(
+                "expected a time such as \"5d\" or a number of seconds, not {value}"
+            )),
+        };
+        parsed.map_err(D::Error::custom)
+    }
+}
+
+/// `queue_connections`: how many connections the runner may open to one server at once, 1 to 16.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Connections(u8);
+
+impl Connections {
+    pub const DEFAULT: Connections = Connections(4);
+
+    pub fn get(self) -> u8 {
+        self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Connections {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let value = Value::deserialize(d)?;
+        match &value {
+            Value::Integer(n @ 1..=16) => Ok(Connections(u8::try_from(*n).unwrap_or(4))),
+            _ => Err(D::Error::custom(format!(
+                "expected a number of connections from 1 to 16, not {value}"
+            ))),
+        }
+    }
+}
+
 /// The EHLO/HELO/LHLO argument: one word (RFC 5321 §4.1.1.1: a Domain or an address literal) of
 /// printable characters, so it can neither add a command (CR, LF) nor split into arguments (a space).
 pub fn check_ehlo_name(name: &str) -> Result<(), String> {
@@ -405,6 +502,31 @@ mod tests {
                 Some(m)
             );
         }
+    }
+
+    #[test]
+    fn spans_take_a_unit_and_stay_in_range() {
+        let secs = |t: &str| Span::parse(t).map(|s| s.duration().as_secs());
+        assert_eq!(secs("5d"), Ok(432_000));
+        assert_eq!(secs("30m"), Ok(1800));
+        assert_eq!(secs("1H"), Ok(3600));
+        assert_eq!(secs("90"), Ok(90));
+        for bad in [
+            "0",
+            "0d",
+            "-1",
+            "5w",
+            "d",
+            "",
+            "367d",
+            "99999999999999999999d",
+        ] {
+            assert!(Span::parse(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(
+            QueuePolicy::from_str("on-failure", true),
+            Ok(QueuePolicy::OnFailure)
+        );
     }
 
     #[test]

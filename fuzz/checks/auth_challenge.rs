@@ -52,9 +52,10 @@ pub fn check(data: &[u8]) {
         return;
     };
     let mech = MECHANISMS[usize::from(selector) % MECHANISMS.len()];
+    let secret = Secret::new("pencil");
     let creds = Credentials {
         user: "fu=zz,user@example.org".to_owned(),
-        secret: Secret::new("pencil"),
+        secret: &secret,
         host: "mail.example.org".to_owned(),
         port: 587,
     };

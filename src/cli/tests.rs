@@ -244,13 +244,15 @@ fn null_sender_forms() {
 
 #[test]
 fn symfony_bs_and_other_modes_are_refused() {
-    for mode in ["-bs", "-bp", "-bi", "-bv", "-bt", "-bd"] {
+    for mode in ["-bs", "-bi", "-bv", "-bt", "-bd"] {
         let err = parse_err(&[mode]);
         assert_eq!(err.kind(), ErrorKind::ValueValidation, "{mode}");
         assert!(err.to_string().contains("not supported"), "{err}");
     }
     assert_eq!(parse_err(&["-b", "s"]).kind(), ErrorKind::ValueValidation);
     assert_eq!(parse(&["-bm", "x@y"]).sendmail.mode.as_deref(), Some("m"));
+    // Issue 12: -bp lists the queue.
+    assert_eq!(parse(&["-bp"]).sendmail.mode.as_deref(), Some("p"));
     assert_eq!(parse(&["-b", "m", "x@y"]).recipients, strings(&["x@y"]));
 }
 
@@ -516,7 +518,8 @@ fn bad_values_are_errors() {
 
 #[test]
 fn unknown_flags_are_errors() {
-    assert_eq!(parse_err(&["-q"]).kind(), ErrorKind::UnknownArgument);
+    // -q runs the queue since issue 12; -Q is no flag.
+    assert_eq!(parse_err(&["-Q"]).kind(), ErrorKind::UnknownArgument);
     assert_eq!(
         parse_err(&["--frobnicate"]).kind(),
         ErrorKind::UnknownArgument
@@ -605,5 +608,28 @@ fn value_names_hold_no_colon() {
         for name in arg.get_value_names().unwrap_or_default() {
             assert!(!name.contains(':'), "{name}");
         }
+    }
+}
+
+/// The `--auth` help names the mechanisms in prose; it must name exactly the ones the value type
+/// parses, so a mechanism added to `values::Mechanism::ALL` cannot be left out of the help (issue 11).
+#[test]
+fn auth_help_names_every_mechanism() {
+    use clap::CommandFactory;
+    let command = Cli::command();
+    let auth = command
+        .get_arguments()
+        .find(|a| a.get_long() == Some("auth"))
+        .expect("--auth exists");
+    let help = auth
+        .get_long_help()
+        .expect("--auth has a long help")
+        .to_string();
+    for mechanism in crate::values::Mechanism::ALL {
+        assert!(
+            help.contains(mechanism.name()),
+            "{} missing from: {help}",
+            mechanism.name()
+        );
     }
 }

@@ -22,13 +22,14 @@ fn error(text: &str) -> String {
 #[test]
 fn example_parses_and_resolves() {
     let config = parse(EXAMPLE).expect("the example is valid");
+    assert_eq!(config.aliases["default"], "admin@example.org");
     let work = config.resolve(None).expect("default account");
     assert_eq!(work.name.as_deref(), Some("work"));
     assert_eq!(work.account.host.as_deref(), Some("smtp.example.org"));
     assert_eq!(work.account.port, Port::new(587));
     assert_eq!(work.account.tls, Some(TlsMode::Auto));
     assert_eq!(work.sources["port"], "[accounts.base] via parent");
-    assert_eq!(config.aliases["default"], "admin@example.org");
+    let config = parse(EXAMPLE).expect("the example is valid");
     let local = config.resolve(Some("local")).expect("local account");
     assert_eq!(local.account.protocol, Some(Protocol::Lmtp));
     assert_eq!(local.account.tls, Some(TlsMode::Off));
@@ -120,10 +121,11 @@ fn account_beats_parent_beats_grandparent_beats_defaults() {
 
 #[test]
 fn no_name_uses_default_account_else_defaults_alone() {
-    let config = parse(CHAIN).expect("valid");
+    // Resolving uses the file up, so each resolution parses it afresh.
+    let chain = || parse(CHAIN).expect("valid");
     assert_eq!(
-        config.resolve(None).expect("resolves").account,
-        config.resolve(Some("work")).expect("resolves").account
+        chain().resolve(None).expect("resolves").account,
+        chain().resolve(Some("work")).expect("resolves").account
     );
     let config = parse("[defaults]\nhost = \"h\"\n[accounts.a]\nport = 2\n").expect("valid");
     let r = config.resolve(None).expect("resolves");
@@ -178,19 +180,27 @@ fn missing_parent_and_cycles_are_refused_at_load() {
 
 #[test]
 fn resolve_checks_chains_of_a_config_built_in_code() {
-    let mut config = Config {
-        path: PathBuf::from(PATH),
-        ..Config::default()
+    let config = |parents: &[(&str, &str)]| {
+        let mut config = Config {
+            path: PathBuf::from(PATH),
+            ..Config::default()
+        };
+        for (name, parent) in parents {
+            let child = Account {
+                parent: Some((*parent).to_owned()),
+                ..Account::default()
+            };
+            config.accounts.insert((*name).to_owned(), child);
+        }
+        config
     };
-    let child = |parent: &str| Account {
-        parent: Some(parent.to_owned()),
-        ..Account::default()
-    };
-    config.accounts.insert("a".into(), child("b"));
-    let e = config.resolve(Some("a")).expect_err("missing parent");
+    let e = config(&[("a", "b")])
+        .resolve(Some("a"))
+        .expect_err("missing parent");
     assert!(matches!(e, ConfigError::MissingParent { .. }), "{e}");
-    config.accounts.insert("b".into(), child("a"));
-    let e = config.resolve(Some("a")).expect_err("cycle");
+    let e = config(&[("a", "b"), ("b", "a")])
+        .resolve(Some("a"))
+        .expect_err("cycle");
     assert_eq!(
         e.to_string(),
         format!("{PATH}: accounts inherit from each other in a cycle: a -> b -> a")

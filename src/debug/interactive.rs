@@ -20,9 +20,9 @@ use rustyline::history::DefaultHistory;
 use rustyline::validate::Validator;
 use rustyline::{ColorMode, Config, Editor, Helper};
 
-use super::{reply_text, verb_of};
+use super::{DebugError, reply_text, verb_of};
 use crate::dial::Plan;
-use crate::exit::{self, Exit};
+use crate::exit::Outcome;
 use crate::settings::Settings;
 use crate::smtp::command;
 use crate::smtp::reply::{Code, Reply};
@@ -70,18 +70,18 @@ enum Input {
     End,
 }
 
-/// `--interactive`: only on a terminal; exit 0 after QUIT (typed or Ctrl-D), 75 after a 421.
-pub fn interactive(settings: &Settings) -> anyhow::Result<u8> {
+/// `--interactive`: only on a terminal; done after QUIT (typed or Ctrl-D), closing after a 421.
+pub fn interactive(settings: &Settings) -> anyhow::Result<Outcome> {
     if !io::stdin().is_terminal() {
-        return Err(Exit::usage("--interactive needs a terminal").into());
+        return Err(DebugError::NotATerminal.into());
     }
     // Forced: the masking must work even when stdout is not a terminal.
     let config = Config::builder()
         .auto_add_history(false)
         .color_mode(ColorMode::Forced)
         .build();
-    let mut editor: Editor<Masking, DefaultHistory> = Editor::with_config(config)
-        .map_err(|e| Exit::io(format!("cannot use the terminal: {e}")))?;
+    let mut editor: Editor<Masking, DefaultHistory> =
+        Editor::with_config(config).map_err(DebugError::Terminal)?;
     editor.set_helper(Some(Masking { on: false }));
     let session = Plan::new(settings, StopAt::Auth)?.dial(&mut ())?;
     let console = Console {
@@ -100,7 +100,7 @@ struct Console {
 }
 
 impl Console {
-    fn run(mut self, endpoint: &str) -> anyhow::Result<u8> {
+    fn run(mut self, endpoint: &str) -> anyhow::Result<Outcome> {
         let greeting = self.session.greeting().clone();
         self.show_reply(&greeting);
         note(&format!(
@@ -144,7 +144,7 @@ impl Console {
             self.show_reply(&reply);
             if reply.code == Code::UNAVAILABLE {
                 note("the server closed the connection (421)");
-                return Ok(exit::TEMPFAIL);
+                return Ok(Outcome::Closing);
             }
             if self.session.challenged() {
                 note(
@@ -155,11 +155,11 @@ impl Console {
             match verb.as_str() {
                 "QUIT" => {
                     self.session.into_trace();
-                    return Ok(exit::OK);
+                    return Ok(Outcome::Done);
                 }
                 "DATA" if reply.code == Code::START_INPUT => {
-                    if let Some(code) = self.data()? {
-                        return Ok(code);
+                    if let Some(outcome) = self.data()? {
+                        return Ok(outcome);
                     }
                 }
                 _ => {}
@@ -176,13 +176,13 @@ impl Console {
             Ok(line) => Ok(Input::Line(line)),
             Err(ReadlineError::Interrupted) => Ok(Input::Cleared),
             Err(ReadlineError::Eof) => Ok(Input::End),
-            Err(e) => Err(Exit::io(format!("cannot read from the terminal: {e}")).into()),
+            Err(e) => Err(DebugError::TerminalRead(e).into()),
         }
     }
 
     /// After 354: the body up to a lone `.` (or Ctrl-D), sent dot-stuffed; the final reply shown.
-    /// `Some(status)` when the session is over.
-    fn data(&mut self) -> anyhow::Result<Option<u8>> {
+    /// `Some(outcome)` when the session is over.
+    fn data(&mut self) -> anyhow::Result<Option<Outcome>> {
         let mut body = Vec::new();
         loop {
             match self.read("data> ", false)? {
@@ -199,17 +199,17 @@ impl Console {
         self.show_reply(&reply);
         if reply.code == Code::UNAVAILABLE {
             note("the server closed the connection (421)");
-            return Ok(Some(exit::TEMPFAIL));
+            return Ok(Some(Outcome::Closing));
         }
         Ok(None)
     }
 
     /// Ctrl-D: cancel a pending AUTH exchange with `*` (RFC 4954 §4), then QUIT and show its reply.
-    fn end(mut self, challenged: bool) -> u8 {
+    fn end(mut self, challenged: bool) -> Outcome {
         if challenged {
             match self.session.typed("*") {
                 Ok(reply) => self.show_reply(&reply),
-                Err(_) => return exit::OK,
+                Err(_) => return Outcome::Done,
             }
         }
         if let Ok(reply) = self.session.typed("QUIT") {
@@ -217,7 +217,7 @@ impl Console {
         }
         // A missing 221 is not an error (spec §3); the connection is closed either way.
         self.session.into_trace();
-        exit::OK
+        Outcome::Done
     }
 
     fn show_reply(&self, reply: &Reply) {

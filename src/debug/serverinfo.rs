@@ -11,7 +11,7 @@
 use std::io::{self, Write};
 
 use crate::dial::{Observer, Plan};
-use crate::exit;
+use crate::exit::Outcome;
 use crate::settings::{Settings, TlsUse};
 use crate::smtp::auth::{AUTO_ORDER, Mechanism};
 use crate::smtp::capabilities::Capabilities;
@@ -44,8 +44,8 @@ impl<W: Write> Observer for Report<W> {
     }
 }
 
-/// `--serverinfo`: the report on stdout; 0, or 76 when the certificate failed verification.
-pub fn serverinfo(settings: &Settings) -> anyhow::Result<u8> {
+/// `--serverinfo`: the report on stdout; done, or the certificate failed verification.
+pub fn serverinfo(settings: &Settings) -> anyhow::Result<Outcome> {
     let plan = Plan::inspect(settings)?;
     let mut report = Report {
         out: io::stdout().lock(),
@@ -95,9 +95,9 @@ pub fn serverinfo(settings: &Settings) -> anyhow::Result<u8> {
                  before EHLO over TLS",
                 sanitize(&why)
             );
-            Ok(exit::PROTOCOL)
+            Ok(Outcome::CertificateFailed)
         }
-        _ => Ok(exit::OK),
+        _ => Ok(Outcome::Done),
     }
 }
 

@@ -2,6 +2,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::*;
+use crate::exit;
 use crate::password::PasswordSource;
 use crate::secret::Secret;
 use crate::settings::{Auth, EnvelopePolicy, Input, Logging, Login, Mode, Server, TlsSettings};
@@ -72,6 +73,16 @@ pub(crate) fn settings() -> Settings {
             logfile: None,
             syslog: None,
         },
+        queue: crate::settings::QueueSettings {
+            policy: crate::values::QueuePolicy::Never,
+            location: None,
+            lifetime: crate::queue::clock::DEFAULT_LIFETIME,
+            warn: crate::queue::clock::DEFAULT_WARN,
+            connections: crate::values::Connections::DEFAULT,
+            config_file: None,
+            route: crate::queue::state::Route::default(),
+            uid: 1000,
+        },
         origins: Vec::new(),
     }
 }
@@ -102,22 +113,10 @@ fn reply_text_joins_lines_like_docmd() {
     assert_eq!(reply_text(&Reply::new(252, "2.0.0 bob")), "252 2.0.0 bob");
 }
 
-#[test]
-fn tally_prefers_tempfail_then_unavailable() {
-    let mut t = Tally::default();
-    t.add(&Reply::new(250, "ok"));
-    t.add(&Reply::new(354, "go"));
-    assert_eq!(t.status(), exit::OK);
-    t.add(&Reply::new(550, "no"));
-    assert_eq!(t.status(), exit::UNAVAILABLE);
-    t.add(&Reply::new(450, "later"));
-    assert_eq!(t.status(), exit::TEMPFAIL);
-}
-
 fn code_of(result: anyhow::Result<()>) -> u8 {
     match result {
         Ok(()) => exit::OK,
-        Err(e) => exit::code(&e),
+        Err(e) => exit::classify(&e),
     }
 }
 
@@ -167,9 +166,9 @@ fn empty_commands_and_typed_starttls_are_usage_errors() {
 #[test]
 fn stop_points_that_cannot_be_reached_are_usage_errors() {
     let settings = settings();
-    let code = |r: anyhow::Result<u8>| match r {
-        Ok(c) => c,
-        Err(e) => exit::code(&e),
+    let code = |r: anyhow::Result<Outcome>| match r {
+        Ok(outcome) => exit::for_outcome(&outcome),
+        Err(e) => exit::classify(&e),
     };
     // Neither connects: both are refused before any connection is tried.
     assert_eq!(

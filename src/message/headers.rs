@@ -1,7 +1,7 @@
 //! The header block: splits the start of the spooled message into header fields (RFC 5322 §2.2, §3.6)
 //! and the body (§2.1), keeping every field's bytes exactly as read so that the fields the rewrite
 //! does not touch go out byte-identical. Also owns [`MessageError`], the errors of the whole
-//! `message` module, all of which are exit 65 (EX_DATAERR).
+//! `message` module (their exit statuses are decided by `exit::classify`).
 //!
 //! A field starts with `name:` where the name is printable ASCII except `:` (RFC 5322 §2.2); white
 //! space before the colon is accepted as the obsolete form (§4.5) so that `Bcc : x` is still seen
@@ -26,8 +26,8 @@ pub const MAX_HEADER_BLOCK: usize = 1 << 20;
 /// [`MAX_HEADER_BLOCK`] octets followed by its CRLF separator, so anything larger is detected.
 pub const HEAD_SCAN_LEN: usize = MAX_HEADER_BLOCK + 2;
 
-/// Unusable message input. Every variant maps to exit 65 (EX_DATAERR); texts that quote input
-/// escape control characters so they cannot forge lines on the terminal.
+/// Unusable message input, or an envelope that cannot be made from it and the arguments. Texts that
+/// quote input escape control characters so they cannot forge lines on the terminal.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MessageError {
     #[error("header section larger than {MAX_HEADER_BLOCK} octets (1 MiB): message refused")]
@@ -63,6 +63,32 @@ pub enum MessageError {
     FullNameTooLong(usize),
     #[error("{what} for a generated header field is unusable: \"{value}\"")]
     BadGeneratedValue { what: &'static str, value: String },
+    /// A CR alone anywhere in the header section (also outside a field the scan looked at).
+    #[error(
+        "the header section holds a bare CR (a carriage return without a line feed); it could split a \
+         field and change the recipients, so nothing was sent"
+    )]
+    BareCrInHeaderSection,
+    /// `-f` (or `from`) names no address or more than one; the value as given.
+    #[error("the envelope sender {0:?} must be exactly one address")]
+    SenderNotOne(String),
+    /// No address anywhere; `read_recipients`: -t was given (issue 10, point 12: then it is not
+    /// suggested).
+    #[error("{}", no_recipients(*read_recipients))]
+    NoRecipients { read_recipients: bool },
+}
+
+fn no_recipients(read_recipients: bool) -> &'static str {
+    match read_recipients {
+        true => {
+            "no recipients: -t found no address in the To, Cc and Bcc header fields (or in the topmost \
+             Resent- block), and none was given as an argument"
+        }
+        false => {
+            "no recipients: give the addresses as arguments, or use -t to read them from the To, Cc and \
+             Bcc headers"
+        }
+    }
 }
 
 impl MessageError {
@@ -419,10 +445,7 @@ mod tests {
         let err = scan(&msg).expect_err("too large");
         assert_eq!(err, MessageError::HeaderTooLarge);
         assert!(err.to_string().contains("1048576"));
-        assert_eq!(
-            crate::exit::code(&anyhow::Error::new(err)),
-            crate::exit::DATAERR
-        );
+        assert_eq!(crate::exit::classify(&err.into()), crate::exit::DATAERR);
         // Exactly at the limit, followed by the separator: accepted.
         let mut ok = b"X-Big: ".to_vec();
         ok.resize(MAX_HEADER_BLOCK - 2, b'a');

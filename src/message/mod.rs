@@ -3,4 +3,5 @@
 
 pub mod envelope;
 pub mod headers;
+pub mod input;
 pub mod spool;

@@ -29,8 +29,8 @@ pub const MEMORY_LIMIT: usize = 1 << 20;
 /// Input is read in blocks of this size.
 const BLOCK: usize = 64 * 1024;
 
-/// Why spooling failed: reading the input (exit 74) or writing the spool file, which is a local
-/// failure of this host and, when the disk is full, a temporary one (issue 10, point 15).
+/// Why spooling failed: reading the input, or writing the spool file, which is a local failure of
+/// this host and, when the disk is full, a temporary one (issue 10, point 15).
 #[derive(Debug, thiserror::Error)]
 pub enum SpoolError {
     #[error("{0}")]
@@ -43,20 +43,18 @@ pub enum SpoolError {
 const EIO: i32 = 5;
 
 impl SpoolError {
-    /// A full file system or quota, or an I/O error, on the spool file: temporary (75, spec §7), as
-    /// room may be made. Any other write failure (no such directory, no permission) will not go
-    /// away by itself, and any read failure is the input's: EX_IOERR (74).
-    pub fn exit_code(&self) -> u8 {
+    /// A full file system or quota, or an I/O error, on the spool file: temporary (spec §7), as room
+    /// may be made. Any other write failure (no such directory, no permission) will not go away by
+    /// itself, and a read failure is the input's.
+    pub fn is_temporary(&self) -> bool {
         match self {
-            SpoolError::Write(e)
-                if matches!(
+            SpoolError::Write(e) => {
+                matches!(
                     e.kind(),
                     io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded
-                ) || e.raw_os_error() == Some(EIO) =>
-            {
-                75
+                ) || e.raw_os_error() == Some(EIO)
             }
-            _ => 74,
+            SpoolError::Read(_) => false,
         }
     }
 }
@@ -504,15 +502,15 @@ mod tests {
         let full = || File::options().write(true).open("/dev/full");
         let err = Spool::read_into(&mut &big[..], false, &full).expect_err("/dev/full");
         assert!(matches!(&err, SpoolError::Write(e) if e.kind() == io::ErrorKind::StorageFull));
-        assert_eq!(err.exit_code(), 75);
+        assert!(err.is_temporary());
         // Small messages never touch the spool file.
         assert!(Spool::read_into(&mut &b"small"[..], false, &full).is_ok());
         let missing = || File::create("/nonexistent-dir/spool");
         let err = Spool::read_into(&mut &big[..], false, &missing).expect_err("no dir");
         assert!(matches!(err, SpoolError::Write(_)));
-        assert_eq!(err.exit_code(), 74);
+        assert!(!err.is_temporary());
         let eio = SpoolError::Write(io::Error::from_raw_os_error(EIO));
-        assert_eq!(eio.exit_code(), 75);
+        assert!(eio.is_temporary());
         struct Failing;
         impl Read for Failing {
             fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
@@ -521,9 +519,8 @@ mod tests {
         }
         let err = Spool::read_from(&mut Failing, false).expect_err("read");
         assert!(matches!(err, SpoolError::Read(_)));
-        assert_eq!(
-            err.exit_code(),
-            74,
+        assert!(
+            !err.is_temporary(),
             "a read failure is the input's, whatever its kind"
         );
     }

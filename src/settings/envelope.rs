@@ -1,23 +1,20 @@
 //! The envelope policy (spec §2): the sender given, the full name, `maildomain` and the default sender, the
 //! aliases, the header fields to add or qualify, `-t`, the recipients given, and the MAIL/RCPT parameters of
 //! `-B`, `-N`, `-R`, `-V` (RFC 6152, RFC 3461), checked here so that no value can add a parameter of its
-//! own. Imports the command line, the config model, the value types and the engine's `BodyType`.
+//! own. Imports the command line, the config model and the value types.
 
 use std::collections::BTreeMap;
 
 use super::layers::Layers;
-use super::{DefaultSender, Env, EnvelopePolicy};
+use super::{DefaultSender, Env, EnvelopePolicy, SettingsError};
 use crate::cli::Cli;
-use crate::exit::Exit;
-use crate::smtp::session::BodyType;
-use crate::values;
 
 pub(super) fn policy(
     l: &mut Layers,
     cli: &Cli,
     env: &Env,
     aliases: BTreeMap<String, String>,
-) -> Result<EnvelopePolicy, Exit> {
+) -> Result<EnvelopePolicy, SettingsError> {
     let from = l.pick("from", cli.from.clone(), |a| a.from.clone());
     let maildomain = l.pick("maildomain", None, |a| a.maildomain.clone());
     // `$USER@…` and the Message-ID want a name, never an address literal: the host name as it is.
@@ -40,10 +37,7 @@ pub(super) fn policy(
         ),
         read_recipients: cli.read_recipients
             || l.flag("read_recipients", |a| a.read_recipients, false),
-        body_type: cli.body_type.map(|b| match b {
-            values::BodyType::EightBitMime => BodyType::EightBitMime,
-            values::BodyType::SevenBit => BodyType::SevenBit,
-        }),
+        body_type: cli.body_type,
         dsn_notify: cli.dsn_notify.as_deref().map(dsn_notify).transpose()?,
         dsn_ret: cli.dsn_ret.as_deref().map(dsn_ret).transpose()?,
         dsn_envid: cli.dsn_envid.as_deref().map(dsn_envid).transpose()?,
@@ -53,7 +47,7 @@ pub(super) fn policy(
 
 /// `-N`: NEVER, or a comma-separated list of SUCCESS, FAILURE, DELAY (RFC 3461 §4.1). Checked, because
 /// the value becomes an ESMTP parameter: anything else (`NEVER ORCPT=…`) would add parameters of its own.
-fn dsn_notify(value: &str) -> Result<String, Exit> {
+fn dsn_notify(value: &str) -> Result<String, SettingsError> {
     let upper = value.to_ascii_uppercase();
     let words: Vec<&str> = upper.split(',').map(str::trim).collect();
     let valid = upper.trim() == "NEVER"
@@ -66,27 +60,23 @@ fn dsn_notify(value: &str) -> Result<String, Exit> {
         } else {
             words.join(",")
         }),
-        false => Err(Exit::usage(format!(
-            "-N takes NEVER or a list of SUCCESS, FAILURE and DELAY, not {value:?}"
-        ))),
+        false => Err(SettingsError::BadDsnNotify(value.to_owned())),
     }
 }
 
 /// `-R`: FULL or HDRS (RFC 3461 §4.3).
-fn dsn_ret(value: &str) -> Result<String, Exit> {
+fn dsn_ret(value: &str) -> Result<String, SettingsError> {
     match value.trim().to_ascii_uppercase().as_str() {
         r @ ("FULL" | "HDRS") => Ok(r.to_string()),
-        _ => Err(Exit::usage(format!("-R takes FULL or HDRS, not {value:?}"))),
+        _ => Err(SettingsError::BadDsnRet(value.to_owned())),
     }
 }
 
 /// `-V`: any text of at most 100 characters, sent as xtext (RFC 3461 §4.4): every octet outside
 /// `!`..`~`, and `+` and `=`, becomes `+XX`, so the value can never become a parameter of its own.
-fn dsn_envid(value: &str) -> Result<String, Exit> {
+fn dsn_envid(value: &str) -> Result<String, SettingsError> {
     if value.is_empty() || value.chars().count() > 100 {
-        return Err(Exit::usage(
-            "-V takes an envelope id of 1 to 100 characters",
-        ));
+        return Err(SettingsError::BadDsnEnvid);
     }
     Ok(value
         .bytes()

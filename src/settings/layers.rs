@@ -67,7 +67,19 @@ macro_rules! shown_by_name {
     )*};
 }
 
-shown_by_name!(TlsMode, Protocol);
+shown_by_name!(TlsMode, Protocol, crate::values::QueuePolicy);
+
+impl Shown for crate::values::Span {
+    fn shown(&self) -> String {
+        self.duration().as_secs().to_string()
+    }
+}
+
+impl Shown for crate::values::Connections {
+    fn shown(&self) -> String {
+        self.get().to_string()
+    }
+}
 
 /// The account a value may come from, where each of its keys came from, and the record so far.
 pub(super) struct Layers<'a> {

@@ -22,6 +22,22 @@ pub enum Mode {
     QuitAfter(Stage),
     /// `--interactive`: commands typed on the terminal over the established connection.
     Interactive,
+    /// `-q`: deliver the queue (spec §9).
+    QueueRun,
+    /// `-bp` or the name `mailq`: list the queue; `json` for `--json`.
+    QueueList { json: bool },
+    /// `--queue-check`: report held and old entries, for monitoring.
+    QueueCheck,
+    /// `--queue-delete`, `--queue-hold`, `--queue-release`: one entry, by ID.
+    QueueEntry(EntryAction, String),
+}
+
+/// What `--queue-delete`, `--queue-hold` and `--queue-release` do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryAction {
+    Delete,
+    Hold,
+    Release,
 }
 
 /// One `--command`, `--verify` or `--expn`, in the order they are sent.
@@ -47,6 +63,9 @@ impl Mode {
     /// The report modes first (clap lets only one of them through), then the probes, then the stop points
     /// that need no message; `--pretend` beats the stop points that do (it connects to nothing).
     pub fn from_cli(cli: &Cli) -> Mode {
+        if let Some(mode) = Mode::queue(cli) {
+            return mode;
+        }
         let probes: Vec<Probe> = cli
             .command
             .iter()
@@ -66,12 +85,41 @@ impl Mode {
         }
     }
 
+    /// The queue's modes: they read no message and connect only to run the queue.
+    fn queue(cli: &Cli) -> Option<Mode> {
+        let q = &cli.queue;
+        let entry = [
+            (EntryAction::Delete, &q.queue_delete),
+            (EntryAction::Hold, &q.queue_hold),
+            (EntryAction::Release, &q.queue_release),
+        ]
+        .into_iter()
+        .find_map(|(action, id)| id.clone().map(|id| Mode::QueueEntry(action, id)));
+        match () {
+            _ if entry.is_some() => entry,
+            _ if q.run.is_some() => Some(Mode::QueueRun),
+            _ if q.queue_check => Some(Mode::QueueCheck),
+            _ if cli.sendmail.mode.as_deref() == Some("p") => {
+                Some(Mode::QueueList { json: q.json })
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether this is one of the queue's modes.
+    pub fn is_queue(&self) -> bool {
+        matches!(
+            self,
+            Mode::QueueRun | Mode::QueueList { .. } | Mode::QueueCheck | Mode::QueueEntry(..)
+        )
+    }
+
     /// Whether the run reads a message (the debugging modes need none, issue 7).
     pub fn reads_message(&self) -> bool {
         match self {
             Mode::Send | Mode::Pretend => true,
             Mode::QuitAfter(stage) => *stage >= Stage::Mail,
-            Mode::ServerInfo | Mode::Commands(_) | Mode::Interactive => false,
+            _ => false,
         }
     }
 }
@@ -110,5 +158,23 @@ mod tests {
         assert!(!mode(&["--quit-after", "auth"]).reads_message());
         assert!(mode(&["--quit-after", "rcpt"]).reads_message());
         assert!(!mode(&["--interactive"]).reads_message());
+    }
+
+    #[test]
+    fn queue_modes_come_from_the_sendmail_and_own_flags() {
+        assert_eq!(mode(&["-q"]), Mode::QueueRun);
+        assert_eq!(mode(&["-q30m"]), Mode::QueueRun);
+        assert_eq!(mode(&["-qR@example.org"]), Mode::QueueRun);
+        assert_eq!(mode(&["-bp"]), Mode::QueueList { json: false });
+        assert_eq!(mode(&["-bp", "--json"]), Mode::QueueList { json: true });
+        assert_eq!(mode(&["--queue-check"]), Mode::QueueCheck);
+        assert_eq!(
+            mode(&["--queue-hold", "X"]),
+            Mode::QueueEntry(EntryAction::Hold, "X".into())
+        );
+        assert_eq!(mode(&["-bm", "x@y"]), Mode::Send);
+        assert!(!Mode::QueueRun.reads_message() && Mode::QueueCheck.is_queue());
+        let mailq = crate::cli::parse_from(["/usr/bin/mailq"]).expect("parses");
+        assert_eq!(Mode::from_cli(&mailq), Mode::QueueList { json: false });
     }
 }

@@ -3,19 +3,17 @@
 
 use std::ffi::OsString;
 
-use crate::exit::{self, Exit};
+use super::SettingsError;
 
 /// The sender of spec §2 rule 4, or why there is none. Judged once here, but reported only when used, so
 /// that an odd login name never blocks a send whose sender comes from `-f`, `from` or the headers.
 #[derive(Debug, Clone)]
-pub struct DefaultSender(Result<String, (u8, String)>);
+pub struct DefaultSender(Result<String, SettingsError>);
 
 impl DefaultSender {
-    /// The address, or the exit of spec §7: 65 for a login name no address can hold, 78 for none at all.
-    pub fn get(&self) -> Result<String, Exit> {
-        self.0
-            .clone()
-            .map_err(|(code, message)| Exit::new(code, message))
+    /// The address, or why there is none: a login name no address can hold, or none at all.
+    pub fn get(&self) -> Result<String, SettingsError> {
+        self.0.clone()
     }
 
     /// Issue 10, point 4: the login name went into `MAIL FROM` unchecked (`a> SIZE=1` added a parameter).
@@ -23,24 +21,15 @@ impl DefaultSender {
     /// a name with control characters is refused. A name that is itself an address (SSSD's
     /// `alice@corp.example`) is the sender as it is, since appending `@domain` could never be right.
     pub fn from_login(login: Option<&(OsString, &'static str)>, domain: &str) -> DefaultSender {
-        let advice = "give the sender with -f ADDRESS or `from` in the configuration file";
         let Some((name, source)) = login else {
-            return DefaultSender(Err((
-                exit::CONFIG,
-                format!(
-                    "no login name for the envelope sender ($LOGNAME and $USER are unset and the \
-                     password database has no entry for this uid); {advice}"
-                ),
-            )));
+            return DefaultSender(Err(SettingsError::NoLoginName));
         };
         let refuse = |why: &str| {
-            DefaultSender(Err((
-                exit::DATAERR,
-                format!(
-                    "the login name {name:?} (from {source}) cannot be an envelope sender: {why}; \
-                     {advice}"
-                ),
-            )))
+            DefaultSender(Err(SettingsError::UnusableLoginName {
+                quoted: format!("{name:?}"),
+                from: source,
+                why: why.to_owned(),
+            }))
         };
         let Some(name) = name.to_str() else {
             return refuse("it is not UTF-8");
@@ -85,7 +74,7 @@ fn is_dot_string(s: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn sender_for(name: &str) -> Result<String, Exit> {
+    fn sender_for(name: &str) -> Result<String, SettingsError> {
         let login = (OsString::from(name), "$LOGNAME");
         DefaultSender::from_login(Some(&login), "host.example").get()
     }
@@ -113,15 +102,13 @@ mod tests {
             &"x".repeat(65),
         ] {
             let e = sender_for(bad).unwrap_err();
-            assert_eq!(e.code, exit::DATAERR, "{bad:?}");
             assert!(
-                e.message.contains("$LOGNAME") && e.message.contains("-f"),
-                "{e}"
+                matches!(e, SettingsError::UnusableLoginName { .. }),
+                "{bad:?}"
             );
-            assert!(
-                !e.message.contains('\u{1b}') && !e.message.contains('\r'),
-                "{e}"
-            );
+            let text = e.to_string();
+            assert!(text.contains("$LOGNAME") && text.contains("-f"), "{e}");
+            assert!(!text.contains('\u{1b}') && !text.contains('\r'), "{e}");
         }
     }
 
@@ -133,7 +120,13 @@ mod tests {
             "alice@corp.example"
         );
         for bad in ["alice@", "a@b@c", "Alice <alice@corp.example>", "a@x, b@y"] {
-            assert_eq!(sender_for(bad).unwrap_err().code, exit::DATAERR, "{bad:?}");
+            assert!(
+                matches!(
+                    sender_for(bad),
+                    Err(SettingsError::UnusableLoginName { .. })
+                ),
+                "{bad:?}"
+            );
         }
     }
 
@@ -142,14 +135,14 @@ mod tests {
         let e = DefaultSender::from_login(None, "host.example")
             .get()
             .unwrap_err();
-        assert_eq!(e.code, exit::CONFIG);
-        assert!(!e.message.contains("nobody"), "{e}");
+        assert_eq!(e, SettingsError::NoLoginName);
+        assert!(!e.to_string().contains("nobody"), "{e}");
         use std::os::unix::ffi::OsStringExt;
         let login = (OsString::from_vec(b"a\xffb".to_vec()), "$USER");
         let e = DefaultSender::from_login(Some(&login), "h.example")
             .get()
             .unwrap_err();
-        assert_eq!(e.code, exit::DATAERR);
-        assert!(e.message.contains("UTF-8"), "{e}");
+        assert!(matches!(e, SettingsError::UnusableLoginName { .. }), "{e}");
+        assert!(e.to_string().contains("UTF-8"), "{e}");
     }
 }

@@ -7,25 +7,25 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::layers::Layers;
-use super::{Env, Server, TlsSettings, TlsUse};
+use super::{Env, Server, SettingsError, TlsSettings, TlsUse};
 use crate::cli::Cli;
 use crate::config::Resolved;
-use crate::exit::Exit;
 use crate::smtp::transport::Endpoint;
 use crate::tls::TlsOptions;
 use crate::values::{OnOff, Protocol, Timeout, TlsMode, check_ehlo_name};
 
-fn usage(msg: impl Into<String>) -> Exit {
-    Exit::usage(msg)
-}
-
 /// Split `HOST[:PORT]`, `[v6]:PORT`, `[v6]`, a bare IPv6 literal, or a Unix socket path.
-fn parse_host(spec: &str) -> Result<(String, Option<u16>), Exit> {
-    let bad_port = |p: &str| usage(format!("invalid port {p:?} in --host {spec:?}"));
+fn parse_host(spec: &str) -> Result<(String, Option<u16>), SettingsError> {
+    let bad_port = |p: &str| SettingsError::BadPort {
+        port: p.to_owned(),
+        spec: spec.to_owned(),
+    };
     if let Some(rest) = spec.strip_prefix('[') {
         let (host, after) = rest
             .split_once(']')
-            .ok_or_else(|| usage(format!("missing ']' in --host {spec:?}")))?;
+            .ok_or_else(|| SettingsError::UnclosedBracket {
+                spec: spec.to_owned(),
+            })?;
         return match after {
             "" => Ok((host.to_string(), None)),
             _ => {
@@ -74,7 +74,7 @@ pub(super) struct Target {
 
 /// The server is one setting given two ways (`host`, `socket`): the command line's --host or --socket beats
 /// both keys of the file; at one level, the socket beats the host.
-pub(super) fn target(l: &mut Layers, cli: &Cli, from_cli: bool) -> Result<Target, Exit> {
+pub(super) fn target(l: &mut Layers, cli: &Cli, from_cli: bool) -> Result<Target, SettingsError> {
     let socket = match from_cli {
         true => l.pick("socket", cli.socket.clone(), |_| None),
         false => l.pick("socket", None, |a| a.socket.clone()),
@@ -132,7 +132,7 @@ pub(super) fn tls(
     cli: &Cli,
     target: &Target,
     resolved: &Resolved,
-) -> Result<TlsSettings, Exit> {
+) -> Result<TlsSettings, SettingsError> {
     // Issue 10, point 5: a pin, a trust file or a client certificate given for this server (on the command
     // line or in the account, not merely in [defaults]) means TLS is wanted, even on loopback, where an
     // ssh tunnel to a smarthost lands: `auto` then means STARTTLS, never a silent plaintext send.
@@ -183,9 +183,7 @@ pub(super) fn tls(
             .is_none_or(OnOff::is_on),
     };
     if mode != TlsUse::None && options.server_name.is_empty() {
-        return Err(Exit::config(
-            "TLS over a Unix socket needs --tls-server-name (the name to verify)",
-        ));
+        return Err(SettingsError::SocketTlsWithoutName);
     }
     Ok(TlsSettings {
         requested: target.tls_mode,
@@ -200,7 +198,7 @@ pub(super) fn server(
     cli: &Cli,
     env: &Env,
     target: &Target,
-) -> Result<Server, Exit> {
+) -> Result<Server, SettingsError> {
     let given = l.pick("timeout", cli.timeout, |a| a.timeout);
     let timeout = given.unwrap_or(Timeout::DEFAULT).duration();
     // RFC 5321 §4.5.3.2.6: wait 10 minutes for the reply to the final dot, unless the user said otherwise.
@@ -216,7 +214,7 @@ pub(super) fn server(
     };
     // Issue 10, point 16: checked here with the other arguments (64), not by the engine after connecting.
     if let Some(d) = &cli.domain {
-        check_ehlo_name(d).map_err(|e| Exit::usage(format!("--domain {e}")))?;
+        check_ehlo_name(d).map_err(|why| SettingsError::BadDomain { why })?;
     }
     let domain = match l.pick("domain", cli.domain.clone(), |a| a.domain.clone()) {
         Some(d) => Some(d),
@@ -239,14 +237,14 @@ pub(super) fn server(
     })
 }
 
-fn parse_source(s: &str) -> Result<SocketAddr, Exit> {
+fn parse_source(s: &str) -> Result<SocketAddr, SettingsError> {
     if let Ok(a) = s.parse::<SocketAddr>() {
         return Ok(a);
     }
     let (host, port) = parse_host(s)?;
     let ip: IpAddr = host
         .parse()
-        .map_err(|_| Exit::usage(format!("--source-address must be an IP address, not {s:?}")))?;
+        .map_err(|_| SettingsError::BadSourceAddress(s.to_owned()))?;
     Ok(SocketAddr::new(ip, port.unwrap_or(0)))
 }
 
@@ -270,7 +268,17 @@ mod tests {
             parse_host("mail.example").unwrap(),
             ("mail.example".into(), None)
         );
-        assert_eq!(parse_host("h:bogus").unwrap_err().code, crate::exit::USAGE);
+        assert_eq!(
+            parse_host("h:bogus").unwrap_err(),
+            SettingsError::BadPort {
+                port: "bogus".into(),
+                spec: "h:bogus".into()
+            }
+        );
+        assert_eq!(
+            parse_host("h:bogus").unwrap_err().to_string(),
+            "invalid port \"bogus\" in --host \"h:bogus\""
+        );
     }
 
     #[test]

@@ -33,12 +33,13 @@ pub const AUTO_ORDER: [Mechanism; 4] = [
 /// session enforces it.
 pub const MAX_CHALLENGES: usize = 5;
 
-/// Who authenticates. `Debug` shows the secret as `<redacted>`.
-#[derive(Debug, Clone)]
-pub struct Credentials {
+/// Who authenticates. `Debug` shows the secret as `<redacted>`. The secret is lent by whoever holds it
+/// (the settings, or the dialer that fetched it), never copied (issue 11).
+#[derive(Debug)]
+pub struct Credentials<'a> {
     pub user: String,
     /// The password, or the OAuth bearer token for XOAUTH2/OAUTHBEARER.
-    pub secret: Secret,
+    pub secret: &'a Secret,
     /// The server as configured; OAUTHBEARER sends it (RFC 7628 §3.1).
     pub host: String,
     pub port: u16,
@@ -65,10 +66,11 @@ pub enum AuthError {
     Random(std::io::Error),
 }
 
-/// The state of one AUTH exchange. `Debug` shows only the mechanism.
-pub struct Exchange {
+/// The state of one AUTH exchange, on the credentials it borrows. `Debug` shows only the mechanism
+/// and the user.
+pub struct Exchange<'c> {
     mech: Mechanism,
-    creds: Credentials,
+    creds: &'c Credentials<'c>,
     initial_response_ok: bool,
     state: State,
 }
@@ -87,7 +89,7 @@ enum State {
     },
 }
 
-impl fmt::Debug for Exchange {
+impl fmt::Debug for Exchange<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Exchange")
             .field("mechanism", &self.mech)
@@ -96,14 +98,14 @@ impl fmt::Debug for Exchange {
     }
 }
 
-impl Exchange {
+impl<'c> Exchange<'c> {
     /// Begin an exchange. Fails when a credential holds a byte the mechanism cannot carry (catalogue
     /// B.13: CR, LF and NUL never reach the wire, even base64-encoded) or when no nonce can be made.
     pub fn start(
         mech: Mechanism,
-        creds: &Credentials,
+        creds: &'c Credentials<'c>,
         initial_response_ok: bool,
-    ) -> Result<Exchange, AuthError> {
+    ) -> Result<Exchange<'c>, AuthError> {
         check(mech, creds)?;
         let state = match mech {
             Mechanism::Plain => State::Plain,
@@ -114,7 +116,7 @@ impl Exchange {
         };
         Ok(Exchange {
             mech,
-            creds: creds.clone(),
+            creds,
             initial_response_ok,
             state,
         })
@@ -122,10 +124,10 @@ impl Exchange {
 
     /// An exchange with a fixed SCRAM client nonce, for RFC 7677's test vector.
     #[cfg(test)]
-    fn start_with_nonce(creds: &Credentials, nonce: &str) -> Exchange {
+    fn start_with_nonce(creds: &'c Credentials<'c>, nonce: &str) -> Exchange<'c> {
         Exchange {
             mech: Mechanism::ScramSha256,
-            creds: creds.clone(),
+            creds,
             initial_response_ok: true,
             state: State::Scram(scram::Scram::with_nonce(nonce.to_owned())),
         }
@@ -169,17 +171,17 @@ impl Exchange {
             // smtplib answers every PLAIN challenge with the same string; the round limit ends it.
             State::Plain => self.plain(),
             // smtplib: the challenge text ("Username:", "Password:") is ignored, the order decides.
+            // The password is encoded straight from the lent secret, so no plain copy of it is made.
+            State::Login { user_sent: true } => {
+                return Ok(Secret::new(STANDARD.encode(self.creds.secret.expose())));
+            }
             State::Login { user_sent } => {
-                if *user_sent {
-                    self.creds.secret.clone()
-                } else {
-                    *user_sent = true;
-                    Secret::new(self.creds.user.clone())
-                }
+                *user_sent = true;
+                Secret::new(self.creds.user.clone())
             }
             State::CramMd5 => {
                 let challenge = decode(challenge_b64)?;
-                cram_md5(&self.creds, &challenge)
+                cram_md5(self.creds, &challenge)
             }
             State::Scram(s) => {
                 let challenge = decode(challenge_b64)?;
@@ -241,7 +243,7 @@ impl Exchange {
 }
 
 /// Refuse credentials that would break the mechanism's framing or smuggle a line break.
-fn check(mech: Mechanism, creds: &Credentials) -> Result<(), AuthError> {
+fn check(mech: Mechanism, creds: &Credentials<'_>) -> Result<(), AuthError> {
     let oauth = matches!(mech, Mechanism::XOAuth2 | Mechanism::OAuthBearer);
     // \x01 separates OAuth key-value pairs (RFC 7628 §3.1); SASLprep prohibits every ASCII control
     // (RFC 4013 §2.3), which SCRAM applies to both strings.
@@ -275,7 +277,7 @@ fn decode(challenge_b64: &[u8]) -> Result<Vec<u8>, AuthError> {
 }
 
 /// RFC 2195 §2: `user SP hex(HMAC-MD5(password, challenge))`, lower-case hex.
-fn cram_md5(creds: &Credentials, challenge: &[u8]) -> Secret {
+fn cram_md5(creds: &Credentials<'_>, challenge: &[u8]) -> Secret {
     let mut mac = <Hmac<md5::Md5> as KeyInit>::new_from_slice(creds.secret.expose().as_bytes())
         .expect("HMAC accepts any key length");
     mac.update(challenge);

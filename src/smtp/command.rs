@@ -23,7 +23,7 @@ pub const MAX_COMMAND_LINE: usize = 512;
 pub const MAX_PARAMETERS: usize = 512;
 
 /// One command to the server.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub enum Command {
     Ehlo(String),
     Helo(String),
@@ -60,12 +60,9 @@ pub enum Command {
     Raw(String),
 }
 
-/// The body type asked for with `-B` (RFC 6152 §2: `BODY=8BITMIME`; RFC 1652's `BODY=7BIT`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BodyType {
-    SevenBit,
-    EightBitMime,
-}
+/// The body type asked for with `-B` (RFC 6152 §2: `BODY=8BITMIME`; RFC 1652's `BODY=7BIT`): the one type,
+/// parsed once in the value types' leaf.
+pub use crate::values::BodyType;
 
 /// A MAIL FROM parameter (RFC 5321 §4.1.2 `Mail-parameters`).
 #[derive(Debug, Clone, PartialEq, Eq)]

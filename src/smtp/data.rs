@@ -56,7 +56,8 @@ impl DataEncoder {
         DataEncoder::new(true)
     }
 
-    /// For BDAT (RFC 3030 §2: no stuffing, no terminator): CRLF normalisation only.
+    /// For BDAT (RFC 3030 §2: no stuffing, no terminator) and the queue's data files: CRLF
+    /// normalisation only.
     pub fn plain() -> DataEncoder {
         DataEncoder::new(false)
     }

@@ -109,8 +109,23 @@ pub enum Error {
         "the server sent data after its 220 reply to STARTTLS and before the TLS handshake (response injection attack); stopped"
     )]
     StartTlsInjection,
+    /// `certificate`: a certificate was refused, the server's or ours ([`crate::tls::is_certificate_error`]):
+    /// the trust set-up, not the moment (the queue holds such mail rather than retrying it).
     #[error("TLS error during {stage}: {message}")]
-    Tls { stage: Stage, message: String },
+    Tls {
+        stage: Stage,
+        message: String,
+        certificate: bool,
+    },
+    /// The server answered the handshake with something that is not TLS. `implicit`: on a connection
+    /// that starts with TLS (RFC 8314 §3), where the likely cause is a plaintext port, so the text says
+    /// what to try.
+    #[error(
+        "TLS error during {stage}: {}{}",
+        crate::tls::NOT_TLS,
+        if *implicit { " (a plaintext port? try --tls starttls or --tls off)" } else { "" }
+    )]
+    NotTls { stage: Stage, implicit: bool },
     #[error("authentication failed ({mechanism}): {reply}")]
     AuthFailed { mechanism: String, reply: Reply },
     #[error("authentication failed ({mechanism}): {source}")]
@@ -192,6 +207,15 @@ impl Error {
         }
     }
 
+    /// A TLS failure, described for people and classified once.
+    pub(crate) fn tls(stage: Stage, e: &rustls::Error) -> Error {
+        Error::Tls {
+            stage,
+            message: crate::tls::describe_error(e),
+            certificate: crate::tls::is_certificate_error(e),
+        }
+    }
+
     pub(crate) fn io(stage: Stage, e: io::Error) -> Error {
         // Inside TLS a read can fail with a TLS alert (TLS 1.3 reports a refused client certificate only
         // after the handshake): that is a TLS failure (76), not a lost connection.
@@ -199,9 +223,14 @@ impl Error {
             .get_ref()
             .and_then(|inner| inner.downcast_ref::<rustls::Error>())
         {
-            return Error::Tls {
-                stage,
-                message: crate::tls::describe_error(tls_error),
+            return match tls_error {
+                rustls::Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType) => {
+                    Error::NotTls {
+                        stage,
+                        implicit: false,
+                    }
+                }
+                _ => Error::tls(stage, tls_error),
             };
         }
         match e.kind() {
@@ -256,5 +285,36 @@ mod tests {
         // A name with addresses, none of the family --source-address needs: definite.
         let family = io::Error::new(io::ErrorKind::NotFound, "no address of the right family");
         assert!(name_does_not_exist(&family));
+    }
+
+    /// Issue 11, point 5: a server that does not speak TLS was recognised by comparing the error's
+    /// text; it is a variant of its own, which the dialer marks as implicit TLS.
+    #[test]
+    fn a_plaintext_answer_to_the_handshake_is_its_own_variant() {
+        let alert = rustls::Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType);
+        let error = Error::io(
+            Stage::TlsHandshake,
+            io::Error::new(io::ErrorKind::InvalidData, alert),
+        );
+        assert!(
+            matches!(
+                error,
+                Error::NotTls {
+                    stage: Stage::TlsHandshake,
+                    implicit: false
+                }
+            ),
+            "{error:?}"
+        );
+        assert_eq!(
+            error.to_string(),
+            "TLS error during the TLS handshake: the server did not answer with TLS"
+        );
+        let other = rustls::Error::DecryptError;
+        let error = Error::io(
+            Stage::TlsHandshake,
+            io::Error::new(io::ErrorKind::InvalidData, other),
+        );
+        assert!(matches!(error, Error::Tls { .. }), "{error:?}");
     }
 }

@@ -50,10 +50,10 @@ pub struct SessionOptions {
 
 /// How to authenticate.
 #[derive(Debug)]
-pub struct AuthRequest {
+pub struct AuthRequest<'a> {
     /// `None`: choose from the server's list in [`AUTO_ORDER`]; `Some`: exactly this mechanism.
     pub mechanism: Option<Mechanism>,
-    pub credentials: Credentials,
+    pub credentials: Credentials<'a>,
     pub initial_response: bool,
     pub allow_plaintext: bool,
 }
@@ -130,6 +130,7 @@ impl Link {
             | Error::UnknownOutcome { .. }
             | Error::StartTlsInjection
             | Error::Tls { .. }
+            | Error::NotTls { .. }
             | Error::AuthLoop(_)
             | Error::Input(_) => Link::Broken,
             _ => match error.reply() {
@@ -311,7 +312,7 @@ impl Session {
 
     /// Authenticate; with `mechanism: None`, try each advertised mechanism of [`AUTO_ORDER`] in turn after
     /// an authentication failure, like smtplib's login(), and report the last failure.
-    pub fn authenticate(&mut self, req: &AuthRequest) -> Result<(), Error> {
+    pub fn authenticate(&mut self, req: &AuthRequest<'_>) -> Result<(), Error> {
         if self.tls.is_none() && !req.allow_plaintext {
             return Err(Error::Policy(
                 "refusing to send credentials over a connection without TLS (use --tls starttls or --tls \
@@ -361,7 +362,7 @@ impl Session {
             .unwrap_or_else(|| Error::Policy("no authentication mechanism could be tried".into())))
     }
 
-    fn auth_with(&mut self, mech: Mechanism, req: &AuthRequest) -> Result<(), Error> {
+    fn auth_with(&mut self, mech: Mechanism, req: &AuthRequest<'_>) -> Result<(), Error> {
         let exchange_error = |source| Error::AuthExchange {
             mechanism: mech.name().to_string(),
             source,

@@ -22,6 +22,7 @@ mod input;
 mod lmtp;
 mod logging;
 mod matrix;
+mod queue;
 mod send;
 mod tls;
 mod trace;

@@ -374,7 +374,12 @@ fn a10_implicit_tls_against_a_plaintext_greeting_fails() {
     args.extend(credentials());
     let r = run_args(Script::new().auth(AuthCheck::new(USER, PASSWORD)), &args);
     r.expect_code(76);
-    assert_stderr_mentions(&r, "TLS");
+    // Issue 11, point 5: the dialer tells this case by the engine error's variant (it compared the
+    // error's text before) and says what to try.
+    assert_stderr_mentions(
+        &r,
+        "the server did not answer with TLS (a plaintext port? try --tls starttls or --tls off)",
+    );
     // The server reads the ClientHello as if it were a command line; nothing else may arrive.
     assert_only_tls(&r.transcript.received);
 }

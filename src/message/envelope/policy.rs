@@ -45,22 +45,11 @@ pub struct Policy<'a, E> {
 /// Why the policy gives no envelope.
 #[derive(Debug, thiserror::Error)]
 pub enum PolicyError<E> {
-    /// An address that does not parse, in an argument, an alias, `-f` or a header field used.
+    /// The message and the arguments give none: an address that does not parse (in an argument,
+    /// an alias, `-f` or a header field used), no recipients at all, or a `-f` that is not one
+    /// address.
     #[error(transparent)]
     Message(#[from] MessageError),
-    #[error(
-        "no recipients: give the addresses as arguments, or use -t to read them from the To, Cc \
-         and Bcc headers"
-    )]
-    NoRecipients,
-    /// Issue 10, point 12: a user who gave -t is not told to use -t.
-    #[error(
-        "no recipients: -t found no address in the To, Cc and Bcc header fields (or in the topmost \
-         Resent- block), and none was given as an argument"
-    )]
-    NoHeaderRecipients,
-    #[error("the envelope sender {0:?} must be exactly one address")]
-    SenderNotOneAddress(String),
     /// Rule 4 applied and the login gives no sender.
     #[error(transparent)]
     DefaultSender(E),
@@ -111,7 +100,7 @@ pub fn decide<'a, E>(
         Some(f) if f.is_empty() || f.trim() == "<>" => String::new(),
         Some(f) => match <[String; 1]>::try_from(parse_address_list(f)?) {
             Ok([address]) => qualify(address),
-            Err(_) => return Err(PolicyError::SenderNotOneAddress(f.to_owned())),
+            Err(_) => return Err(MessageError::SenderNotOne(f.to_owned()).into()),
         },
         None => match from_headers.sender {
             Some(address) => qualify(address),
@@ -148,11 +137,14 @@ fn recipients<E>(
         expand(policy, r, &mut expanded)?;
     }
     let recipients = merge_recipients(&expanded, &[]);
-    match recipients.is_empty() {
-        false => Ok(recipients),
-        true if policy.read_recipients => Err(PolicyError::NoHeaderRecipients),
-        true => Err(PolicyError::NoRecipients),
+    if recipients.is_empty() {
+        // Issue 10, point 12: a user who gave -t is not told to use -t.
+        return Err(MessageError::NoRecipients {
+            read_recipients: policy.read_recipients,
+        }
+        .into());
     }
+    Ok(recipients)
 }
 
 /// Apply aliases to a bare name, then qualify names still without `@` with maildomain (spec §2).

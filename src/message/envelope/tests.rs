@@ -231,10 +231,7 @@ fn malformed_recipient_field_names_the_field() {
         err.to_string().starts_with("in the Cc header field: "),
         "{err}"
     );
-    assert_eq!(
-        crate::exit::code(&anyhow::Error::new(err)),
-        crate::exit::DATAERR
-    );
+    assert_eq!(crate::exit::classify(&err.into()), crate::exit::DATAERR);
 }
 
 #[test]

@@ -3,10 +3,10 @@
 
 use super::*;
 
-fn creds(user: &str, secret: &str) -> Credentials {
+fn creds<'a>(user: &str, secret: &'a Secret) -> Credentials<'a> {
     Credentials {
         user: user.to_owned(),
-        secret: Secret::new(secret),
+        secret,
         host: "mail.example.org".to_owned(),
         port: 587,
     }
@@ -54,19 +54,23 @@ fn auto_order_never_picks_oauth() {
 
 #[test]
 fn plain_matches_smtplib() {
-    let c = creds("user", "pass");
+    let secret = Secret::new("pass");
+    let c = creds("user", &secret);
     assert_eq!(
         ir(Mechanism::Plain, &c).as_deref(),
         Some("AHVzZXIAcGFzcw==")
     );
     // Case 51.
-    let c = creds("Mr.A@somewhere.com", "somepassword");
+    let secret = Secret::new("somepassword");
+    let c = creds("Mr.A@somewhere.com", &secret);
     assert_eq!(
         ir(Mechanism::Plain, &c).as_deref(),
         Some("AE1yLkFAc29tZXdoZXJlLmNvbQBzb21lcGFzc3dvcmQ=")
     );
     // Without an initial response, the first (empty) 334 gets the same string.
-    let mut x = Exchange::start(Mechanism::Plain, &creds("user", "pass"), false).unwrap();
+    let secret = Secret::new("pass");
+    let c = creds("user", &secret);
+    let mut x = Exchange::start(Mechanism::Plain, &c, false).unwrap();
     assert!(x.initial_response().is_none());
     assert_eq!(x.respond(b"").unwrap().expose(), "AHVzZXIAcGFzcw==");
     assert!(x.finished_ok());
@@ -74,7 +78,8 @@ fn plain_matches_smtplib() {
 
 #[test]
 fn login_with_initial_response() {
-    let c = creds("Mr.A@somewhere.com", "somepassword");
+    let secret = Secret::new("somepassword");
+    let c = creds("Mr.A@somewhere.com", &secret);
     let mut x = Exchange::start(Mechanism::Login, &c, true).unwrap();
     // Case 52.
     assert_eq!(
@@ -89,7 +94,9 @@ fn login_with_initial_response() {
 
 #[test]
 fn login_without_initial_response_ignores_challenge_text() {
-    let mut x = Exchange::start(Mechanism::Login, &creds("user", "pass"), false).unwrap();
+    let secret = Secret::new("pass");
+    let c = creds("user", &secret);
+    let mut x = Exchange::start(Mechanism::Login, &c, false).unwrap();
     assert!(x.initial_response().is_none());
     // The challenge text does not matter (smtplib), nor does it have to be base64.
     assert_eq!(x.respond(b"UGFzc3dvcmQ6").unwrap().expose(), "dXNlcg==");
@@ -98,7 +105,9 @@ fn login_without_initial_response_ignores_challenge_text() {
 
 #[test]
 fn cram_md5_matches_smtplib() {
-    let mut x = Exchange::start(Mechanism::CramMd5, &creds("user", "pass"), true).unwrap();
+    let secret = Secret::new("pass");
+    let c = creds("user", &secret);
+    let mut x = Exchange::start(Mechanism::CramMd5, &c, true).unwrap();
     assert!(x.initial_response().is_none());
     assert_eq!(
         x.respond(b"PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UuZXhhbXBsZS5uZXQ+")
@@ -107,7 +116,8 @@ fn cram_md5_matches_smtplib() {
         "dXNlciAzNzE5ZTYwOTRmYjJhMGJiNDM0Yjg2NWM0OTM4YzIxNQ=="
     );
     // Case 56.
-    let c = creds("Mr.A@somewhere.com", "somepassword");
+    let secret = Secret::new("somepassword");
+    let c = creds("Mr.A@somewhere.com", &secret);
     let mut x = Exchange::start(Mechanism::CramMd5, &c, true).unwrap();
     let line = x
         .respond(b"PENCeUxFREJoU0NnbmhNWitOMjNGNndAZWx3b29kLmlubm9zb2Z0LmNvbT4=")
@@ -120,7 +130,9 @@ fn cram_md5_matches_smtplib() {
 
 #[test]
 fn cram_md5_rejects_bad_base64_but_tolerates_whitespace_and_padding() {
-    let mut x = Exchange::start(Mechanism::CramMd5, &creds("user", "pass"), true).unwrap();
+    let secret = Secret::new("pass");
+    let c = creds("user", &secret);
+    let mut x = Exchange::start(Mechanism::CramMd5, &c, true).unwrap();
     assert!(matches!(x.respond(b"%%%"), Err(AuthError::BadBase64)));
     let padded = x.respond(b" PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UuZXhhbXBsZS5uZXQ+ \r\n");
     assert_eq!(
@@ -142,7 +154,9 @@ const RFC7677_SERVER_FINAL: &str = "v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G
 
 #[test]
 fn scram_sha256_rfc7677_vector() {
-    let mut x = Exchange::start_with_nonce(&creds("user", "pencil"), RFC7677_NONCE);
+    let secret = Secret::new("pencil");
+    let c = creds("user", &secret);
+    let mut x = Exchange::start_with_nonce(&c, RFC7677_NONCE);
     assert_eq!(
         x.initial_response().unwrap().expose(),
         b64("n,,n=user,r=rOprNGfwEbeRWgbNEkqO")
@@ -163,7 +177,9 @@ fn scram_sha256_rfc7677_vector() {
 
 #[test]
 fn scram_without_initial_response_sends_client_first_on_the_empty_challenge() {
-    let mut x = Exchange::start_with_nonce(&creds("user", "pencil"), RFC7677_NONCE);
+    let secret = Secret::new("pencil");
+    let c = creds("user", &secret);
+    let mut x = Exchange::start_with_nonce(&c, RFC7677_NONCE);
     x.initial_response_ok = false;
     assert!(x.initial_response().is_none());
     assert_eq!(
@@ -176,7 +192,9 @@ fn scram_without_initial_response_sends_client_first_on_the_empty_challenge() {
 
 #[test]
 fn scram_signature_mismatch_is_rejected() {
-    let mut x = Exchange::start_with_nonce(&creds("user", "pencil"), RFC7677_NONCE);
+    let secret = Secret::new("pencil");
+    let c = creds("user", &secret);
+    let mut x = Exchange::start_with_nonce(&c, RFC7677_NONCE);
     x.initial_response();
     x.respond(b64(RFC7677_SERVER_FIRST).as_bytes()).unwrap();
     let forged = b64("v=AAAATRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=");
@@ -190,7 +208,9 @@ fn scram_signature_mismatch_is_rejected() {
 #[test]
 fn scram_wrong_password_does_not_verify_the_real_server() {
     // The server-final for "pencil" cannot come from someone who was given "pencil2".
-    let mut x = Exchange::start_with_nonce(&creds("user", "pencil2"), RFC7677_NONCE);
+    let secret = Secret::new("pencil2");
+    let c = creds("user", &secret);
+    let mut x = Exchange::start_with_nonce(&c, RFC7677_NONCE);
     x.initial_response();
     let last = x.respond(b64(RFC7677_SERVER_FIRST).as_bytes()).unwrap();
     assert_ne!(last.expose(), b64(RFC7677_CLIENT_FINAL));
@@ -199,8 +219,10 @@ fn scram_wrong_password_does_not_verify_the_real_server() {
 
 #[test]
 fn scram_server_errors_and_malformed_messages() {
+    let secret = Secret::new("pencil");
+    let c = creds("user", &secret);
     let start = || {
-        let mut x = Exchange::start_with_nonce(&creds("user", "pencil"), RFC7677_NONCE);
+        let mut x = Exchange::start_with_nonce(&c, RFC7677_NONCE);
         x.initial_response();
         x
     };
@@ -245,7 +267,8 @@ fn scram_server_errors_and_malformed_messages() {
 
 #[test]
 fn scram_escapes_the_user_name_and_uses_a_random_nonce() {
-    let c = creds("a=b,c", "pencil");
+    let secret = Secret::new("pencil");
+    let c = creds("a=b,c", &secret);
     let mut x = Exchange::start(Mechanism::ScramSha256, &c, true).unwrap();
     let first = STANDARD
         .decode(x.initial_response().unwrap().expose())
@@ -266,10 +289,8 @@ fn scram_escapes_the_user_name_and_uses_a_random_nonce() {
 
 #[test]
 fn xoauth2_exact_bytes() {
-    let c = creds(
-        "someuser@example.com",
-        "ya29.vF9dft4qmTc2Nvb3RlckBhdHRhdmlzdGEuY29tCg",
-    );
+    let secret = Secret::new("ya29.vF9dft4qmTc2Nvb3RlckBhdHRhdmlzdGEuY29tCg");
+    let c = creds("someuser@example.com", &secret);
     let mut x = Exchange::start(Mechanism::XOAuth2, &c, true).unwrap();
     // Google's documented example.
     assert_eq!(
@@ -294,9 +315,10 @@ fn xoauth2_exact_bytes() {
 #[test]
 fn oauthbearer_exact_bytes() {
     // RFC 7628 §4.1's example (host server.example.com, port 143).
+    let secret = Secret::new("vF9dft4qmTc2Nvb3RlckBhbHRhdmlzdGEuY29tCg==");
     let c = Credentials {
         user: "user@example.com".to_owned(),
-        secret: Secret::new("vF9dft4qmTc2Nvb3RlckBhbHRhdmlzdGEuY29tCg=="),
+        secret: &secret,
         host: "server.example.com".to_owned(),
         port: 143,
     };
@@ -331,26 +353,30 @@ fn line_breaks_and_separators_in_credentials_are_refused() {
         for bad in ["a\rb", "a\nb", "a\0b"] {
             assert!(
                 matches!(
-                    Exchange::start(mech, &creds(bad, "pass"), true),
+                    Exchange::start(mech, &creds(bad, &Secret::new("pass")), true),
                     Err(AuthError::InvalidCredential("user name"))
                 ),
                 "{mech} user {bad:?}"
             );
-            let err = Exchange::start(mech, &creds("user", bad), true).unwrap_err();
+            let err = Exchange::start(mech, &creds("user", &Secret::new(bad)), true).unwrap_err();
             assert!(matches!(err, AuthError::InvalidCredential(_)), "{mech}");
             assert!(!err.to_string().contains(bad));
         }
     }
-    assert!(Exchange::start(Mechanism::XOAuth2, &creds("u\x01", "t"), true).is_err());
-    assert!(Exchange::start(Mechanism::OAuthBearer, &creds("u", "t\x01"), true).is_err());
-    assert!(Exchange::start(Mechanism::ScramSha256, &creds("u", "p\tq"), true).is_err());
+    let starts = |mech, user: &str, secret: &str| {
+        Exchange::start(mech, &creds(user, &Secret::new(secret)), true).is_ok()
+    };
+    assert!(!starts(Mechanism::XOAuth2, "u\x01", "t"));
+    assert!(!starts(Mechanism::OAuthBearer, "u", "t\x01"));
+    assert!(!starts(Mechanism::ScramSha256, "u", "p\tq"));
     // A tab is fine in a PLAIN password.
-    assert!(Exchange::start(Mechanism::Plain, &creds("u", "p\tq"), true).is_ok());
+    assert!(starts(Mechanism::Plain, "u", "p\tq"));
 }
 
 #[test]
 fn debug_output_holds_no_secret() {
-    let c = creds("alice", "hunter2-secret");
+    let secret = Secret::new("hunter2-secret");
+    let c = creds("alice", &secret);
     assert!(!format!("{c:?}").contains("hunter2"));
     for mech in [
         Mechanism::ScramSha256,
@@ -373,6 +399,8 @@ fn debug_output_holds_no_secret() {
 fn empty_initial_response_is_an_equals_sign() {
     // RFC 4954 §4: a zero-length initial response is sent as "=". LOGIN with an empty user is the one
     // way to produce one here.
-    let mut x = Exchange::start(Mechanism::Login, &creds("", "pass"), true).unwrap();
+    let secret = Secret::new("pass");
+    let c = creds("", &secret);
+    let mut x = Exchange::start(Mechanism::Login, &c, true).unwrap();
     assert_eq!(x.initial_response().unwrap().expose(), "=");
 }

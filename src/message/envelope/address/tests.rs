@@ -126,10 +126,7 @@ fn malformed_lists_are_refused() {
             matches!(err, MessageError::AddressSyntax { .. }),
             "{input:?}: {err:?}"
         );
-        assert_eq!(
-            crate::exit::code(&anyhow::Error::new(err)),
-            crate::exit::DATAERR
-        );
+        assert_eq!(crate::exit::classify(&err.into()), crate::exit::DATAERR);
     }
 }
 

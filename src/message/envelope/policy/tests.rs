@@ -269,9 +269,22 @@ fn spec_section_2() {
                 assert_eq!(d.sender, sender, "{name}");
                 assert_eq!(d.recipients, recipients, "{name}");
             }
-            (Want::NoRecipients, Err(PolicyError::NoRecipients))
-            | (Want::NoHeaderRecipients, Err(PolicyError::NoHeaderRecipients))
-            | (Want::SenderNotOneAddress, Err(PolicyError::SenderNotOneAddress(_)))
+            (
+                Want::NoRecipients,
+                Err(PolicyError::Message(MessageError::NoRecipients {
+                    read_recipients: false,
+                })),
+            )
+            | (
+                Want::NoHeaderRecipients,
+                Err(PolicyError::Message(MessageError::NoRecipients {
+                    read_recipients: true,
+                })),
+            )
+            | (
+                Want::SenderNotOneAddress,
+                Err(PolicyError::Message(MessageError::SenderNotOne(_))),
+            )
             | (
                 Want::BadAddress,
                 Err(PolicyError::Message(

@@ -1,0 +1,175 @@
+//! One delivery attempt of one entry on an established session (spec §9): lock it, mark it in flight,
+//! send it to the recipients still pending, and commit what the server said, recipient by recipient,
+//! before anything else happens. A 5xx to one RCPT fails that recipient only; a 4xx defers it; a lost
+//! connection after the data keeps the entry and logs "outcome unknown, may be delivered twice", and so
+//! does the next run when it finds the mark of an attempt a crash cut short.
+
+use super::classify::{Verdict, is_configuration};
+use super::events::{Event, EventKind};
+use super::{Runner, defer, send};
+use crate::queue::error::QueueError;
+use crate::queue::hooks;
+use crate::queue::id::Id;
+use crate::queue::state::{RcptState, State};
+use crate::queue::store::Dir;
+use crate::smtp::error::{Error, Refusal};
+use crate::smtp::reply::Code;
+use crate::smtp::session::{Delivery, Session};
+
+/// The log text of an attempt whose outcome nobody knows.
+pub const MAY_BE_TWICE: &str = "outcome unknown, may be delivered twice";
+
+impl Runner<'_> {
+    /// Send entry `id` on `session` and commit the outcome.
+    pub(super) fn attempt(
+        &mut self,
+        session: &mut Session,
+        id: &Id,
+    ) -> Result<Verdict, QueueError> {
+        // Another process holds it (a delete, a hold): its turn comes in a later run.
+        let Some(mut lock) = self.queue.lock(id)? else {
+            return Ok(Verdict::Deferred);
+        };
+        let Some(mut state) = self.load_or_fail(Dir::Queue, id)? else {
+            return Ok(Verdict::Deferred);
+        };
+        if state.inflight.is_some() {
+            let why = format!("{MAY_BE_TWICE}: an earlier attempt was cut short after it began");
+            self.events
+                .record(Event::of(&state, EventKind::Unknown, Some(&why)));
+        }
+        hooks::kill_at("deliver:locked");
+        state.inflight = Some(self.queue.clock.now());
+        self.queue.mark(&state)?;
+        hooks::kill_at("deliver:marked");
+        let result = send(session, &state, &mut lock.data);
+        hooks::kill_at("deliver:replied");
+        state.inflight = None;
+        let verdict = self.apply(&mut state, result);
+        if let Verdict::Hold(_) = verdict {
+            // The group's entries are held together, this one included, under their own locks.
+            return Ok(verdict);
+        }
+        self.queue.commit(Dir::Queue, &state)?;
+        hooks::kill_at("deliver:committed");
+        if state.finished() {
+            self.finish(&mut state)?;
+        }
+        Ok(verdict)
+    }
+
+    /// The new recipient states for what `result` says, and the events.
+    fn apply(&mut self, state: &mut State, result: Result<Delivery, Error>) -> Verdict {
+        let now = self.queue.clock.now();
+        match result {
+            Ok(delivery) => {
+                let reply = delivery.reply.to_string();
+                self.sent(state, &delivery.delivered, &reply);
+                match delivery.refused.is_empty() {
+                    true => Verdict::Delivered,
+                    false => {
+                        self.refused(state, &delivery.refused, now);
+                        Verdict::Refused
+                    }
+                }
+            }
+            Err(Error::RecipientsRefused { refused }) => {
+                self.refused(state, &refused, now);
+                Verdict::Refused
+            }
+            Err(Error::UnknownOutcome { cause, partial }) => {
+                self.sent(state, &partial.delivered, "250 (LMTP)");
+                self.refused(state, &partial.refused, now);
+                let why = format!("{MAY_BE_TWICE}: {cause}");
+                defer(state, &partial.unknown, &why, now);
+                let event =
+                    Event::for_recipients(state, EventKind::Unknown, partial.unknown, Some(&why));
+                self.events.record(event);
+                Verdict::Stop(why)
+            }
+            Err(error) => self.failed_transaction(state, &error, now),
+        }
+    }
+
+    /// The transaction failed as a whole: hold, defer or fail every pending recipient.
+    fn failed_transaction(&mut self, state: &mut State, error: &Error, now: i64) -> Verdict {
+        let text = error.to_string();
+        let pending: Vec<String> = state.pending().map(|r| r.address.clone()).collect();
+        if error.reply().is_some_and(is_configuration) {
+            return Verdict::Hold(text);
+        }
+        let permanent = match error {
+            Error::Rejected { reply, .. } => reply.is_permanent(),
+            Error::MessageTooBig { .. } | Error::NotOffered(_) | Error::InvalidCommand(_) => true,
+            Error::Input(_) => true,
+            _ => false,
+        };
+        if permanent {
+            let refusals: Vec<(String, String)> =
+                pending.into_iter().map(|a| (a, text.clone())).collect();
+            self.bounce(state, &refusals);
+            return Verdict::Refused;
+        }
+        defer(state, &pending, &text, now);
+        self.events
+            .record(Event::of(state, EventKind::Deferred, Some(&text)));
+        match error {
+            Error::Rejected { reply, .. } if reply.code != Code::UNAVAILABLE => Verdict::Deferred,
+            _ => Verdict::Stop(text),
+        }
+    }
+
+    fn sent(&mut self, state: &mut State, addresses: &[String], reply: &str) {
+        if addresses.is_empty() {
+            return;
+        }
+        for r in &mut state.recipients {
+            if r.state == RcptState::Pending && addresses.contains(&r.address) {
+                r.state = RcptState::Sent;
+                r.last_reply = Some(reply.to_owned());
+            }
+        }
+        let event =
+            Event::for_recipients(state, EventKind::Delivered, addresses.to_vec(), Some(reply));
+        self.events.record(event);
+    }
+
+    /// Refused recipients: a 5xx fails that recipient only, a 4xx defers it.
+    fn refused(&mut self, state: &mut State, refused: &[Refusal], now: i64) {
+        let mut bounced = Vec::new();
+        for (address, reply) in refused {
+            let text = reply.to_string();
+            if reply.is_permanent() {
+                bounced.push((address.clone(), text));
+            } else {
+                defer(state, std::slice::from_ref(address), &text, now);
+                let event = Event::for_recipients(
+                    state,
+                    EventKind::Deferred,
+                    vec![address.clone()],
+                    Some(&text),
+                );
+                self.events.record(event);
+            }
+        }
+        self.bounce(state, &bounced);
+    }
+
+    /// Fail these recipients for good, each with its reason.
+    fn bounce(&mut self, state: &mut State, refusals: &[(String, String)]) {
+        for (address, text) in refusals {
+            if let Some(r) = state
+                .recipients
+                .iter_mut()
+                .find(|r| r.state == RcptState::Pending && &r.address == address)
+            {
+                r.state = RcptState::Failed;
+                r.attempts = r.attempts.saturating_add(1);
+                r.last_reply = Some(text.clone());
+            }
+            let event =
+                Event::for_recipients(state, EventKind::Bounced, vec![address.clone()], Some(text));
+            self.events.record(event);
+        }
+    }
+}

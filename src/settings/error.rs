@@ -1,0 +1,61 @@
+//! Why the settings could not be resolved, beyond the configuration file's own errors
+//! (`config::ConfigError`): a flag value that cannot be used, a setting missing or
+//! contradicting another, a login name that cannot be the default sender. Each variant says what is
+//! wrong; which exit status it leads to is decided by `exit::classify`. Imports only the value types.
+
+use std::path::PathBuf;
+
+use crate::values::Mechanism;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SettingsError {
+    // Flag values that cannot be used.
+    #[error("invalid port {port:?} in --host {spec:?}")]
+    BadPort { port: String, spec: String },
+    #[error("missing ']' in --host {spec:?}")]
+    UnclosedBracket { spec: String },
+    /// `why` is `values::check_ehlo_name`'s.
+    #[error("--domain {why}")]
+    BadDomain { why: String },
+    #[error("--source-address must be an IP address, not {0:?}")]
+    BadSourceAddress(String),
+    #[error("-N takes NEVER or a list of SUCCESS, FAILURE and DELAY, not {0:?}")]
+    BadDsnNotify(String),
+    #[error("-R takes FULL or HDRS, not {0:?}")]
+    BadDsnRet(String),
+    #[error("-V takes an envelope id of 1 to 100 characters")]
+    BadDsnEnvid,
+
+    // Settings missing, or contradicting each other.
+    #[error("--account given but no configuration file was found")]
+    AccountWithoutFile,
+    #[error("--auth on needs a user name (--user or `user`)")]
+    AuthWithoutUser,
+    #[error("--auth {0} needs a user name (--user)")]
+    MechanismWithoutUser(Mechanism),
+    #[error("TLS over a Unix socket needs --tls-server-name (the name to verify)")]
+    SocketTlsWithoutName,
+    /// `logfile` or `queue_dir` starts with `~` and there is no home directory to put there.
+    #[error("{key} {} starts with ~ but HOME is not set", path.display())]
+    HomeNeeded { key: &'static str, path: PathBuf },
+
+    // The default sender of spec §2 rule 4, reported only when a message needs it.
+    #[error(
+        "no login name for the envelope sender ($LOGNAME and $USER are unset and the password \
+         database has no entry for this uid); {SENDER_ADVICE}"
+    )]
+    NoLoginName,
+    /// `quoted` is the name as Rust's `{:?}` shows it, so a control character in it is escaped;
+    /// `from` says where it was read (`$LOGNAME`, `$USER`, the password database).
+    #[error(
+        "the login name {quoted} (from {from}) cannot be an envelope sender: {why}; {SENDER_ADVICE}"
+    )]
+    UnusableLoginName {
+        quoted: String,
+        from: &'static str,
+        why: String,
+    },
+}
+
+/// What to do when the login name gives no sender.
+const SENDER_ADVICE: &str = "give the sender with -f ADDRESS or `from` in the configuration file";
