@@ -30,6 +30,7 @@ complete -c mailsend -l auth -d 'Authenticate: on (best advertised mechanism), o
 complete -c mailsend -l user -d 'User name for authentication' -r
 complete -c mailsend -l password-command -d 'Shell command whose first output line is the password (run with stdin from /dev/null)' -r -f -a "(__fish_complete_command)"
 complete -c mailsend -s d -l debug -d 'Protocol trace on standard error: 1 as smtplib prints it, 2 with timestamps; -d and -v mean 1' -r
+complete -c mailsend -l debug-file -d 'Write the --debug trace to FILE (appended) instead of standard error' -r -F
 complete -c mailsend -l generate -d 'Print the man page or a shell completion script' -r -f -a "man\t''
 bash\t''
 zsh\t''
@@ -51,7 +52,7 @@ complete -c mailsend -l queue-delete -d 'Remove queue entry ID (held and failed 
 complete -c mailsend -l queue-hold -d 'Hold queue entry ID: no delivery until --queue-release ID' -r
 complete -c mailsend -l queue-release -d 'Release held queue entry ID: delivered by the next -q, the backoff forgotten' -r
 complete -c mailsend -s o -d 'Sendmail option (-oem, -odi, -oi, ...); ignored except -oi' -r
-complete -c mailsend -s b -d 'Mode: -bm (deliver, the default) or -bp (list the queue)' -r
+complete -c mailsend -s b -d 'Mode: -bm (deliver, the default), -bp (list the queue) or -bs (SMTP on standard input and output)' -r
 complete -c mailsend -s A -d 'Sendmail -A (alternate configuration); ignored' -r
 complete -c mailsend -s h -d 'Sendmail -h (hop count); ignored' -r
 complete -c mailsend -s L -d 'Sendmail -L (syslog tag); ignored' -r

@@ -215,6 +215,13 @@ pub struct Cli {
     )]
     pub debug: Option<u8>,
 
+    /// Write the --debug trace to FILE (appended) instead of standard error
+    ///
+    /// With -bs standard output is the SMTP channel and standard error must stay quiet, so a trace
+    /// needs this option there.
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath, help_heading = "Debugging and reports")]
+    pub debug_file: Option<PathBuf>,
+
     /// Print the resolved settings, envelope and message as they would be sent; connect to nothing
     #[arg(long, group = "report", help_heading = "Debugging and reports")]
     pub pretend: bool,
@@ -343,7 +350,7 @@ pub struct SendmailCompat {
     #[arg(short = 'o', value_name = "OPTION", action = ArgAction::Append, hide = true)]
     pub options: Vec<String>,
 
-    /// Mode: -bm (deliver, the default) or -bp (list the queue)
+    /// Mode: -bm (deliver, the default), -bp (list the queue) or -bs (SMTP on standard input and output)
     #[arg(short = 'b', value_name = "MODE", value_parser = parse_mode, hide = true)]
     pub mode: Option<String>,
 
@@ -459,9 +466,10 @@ fn is_number(word: &str) -> bool {
 
 fn parse_mode(text: &str) -> Result<String, String> {
     match text {
-        "m" | "p" => Ok(text.to_owned()),
+        "m" | "p" | "s" => Ok(text.to_owned()),
         _ => Err(format!(
-            "mode -b{text} is not supported; mailsend delivers (-bm, the default) or lists the queue (-bp)"
+            "mode -b{text} is not supported; mailsend delivers (-bm, the default), lists the queue (-bp) \
+             or speaks SMTP on standard input and output (-bs)"
         )),
     }
 }

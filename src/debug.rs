@@ -26,7 +26,6 @@ use crate::settings::{Probe, Settings, TlsUse};
 use crate::smtp::command::{self, Command};
 use crate::smtp::reply::{Code, Reply, printable};
 use crate::smtp::session::Transaction;
-use crate::smtp::trace::Trace;
 use crate::values::Stage as StopAt;
 
 /// The first word of a typed line, upper case.
@@ -146,7 +145,7 @@ pub fn quit_after(
     let plan = Plan::new(settings, stage)?;
     match (stage, tx) {
         (StopAt::Connect, _) => {
-            let mut trace = Trace::stderr(settings.logging.debug);
+            let mut trace = crate::dial::trace(settings)?;
             drop(plan.connect(&mut trace)?);
         }
         (StopAt::Mail | StopAt::Rcpt, Some(tx)) => {

@@ -109,7 +109,7 @@ impl<'a> Plan<'a> {
 
     /// Connect and go through the stages up to the one planned: the session, established that far.
     pub fn dial(mut self, observer: &mut dyn Observer) -> anyhow::Result<Session> {
-        let mut trace = Trace::stderr(self.settings.logging.debug);
+        let mut trace = trace(self.settings)?;
         let stream = self.connect(&mut trace)?;
         let (stream, info) = self.implicit_tls(stream, &mut trace)?;
         let server = &self.settings.server;
@@ -177,6 +177,27 @@ impl<'a> Plan<'a> {
         }
         Ok(())
     }
+}
+
+/// The trace the settings ask for: on standard error, or appended to `--debug-file` (created 0600, as
+/// it may show addresses and message data), which `-bs` needs because stdout and stderr are not free
+/// there (spec §10).
+pub fn trace(settings: &Settings) -> anyhow::Result<Trace> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let logging = &settings.logging;
+    let Some(path) = &logging.debug_file else {
+        return Ok(Trace::stderr(logging.debug));
+    };
+    let file = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| {
+            anyhow::Error::new(e)
+                .context(format!("cannot open the --debug-file {}", path.display()))
+        })?;
+    Ok(Trace::to_writer(logging.debug, Box::new(file)))
 }
 
 /// The host and port the credentials are for (netrc, the prompt, XOAUTH2). Over a Unix socket the host

@@ -15,6 +15,7 @@ use crate::message::headers::MessageError;
 use crate::message::input::InputError;
 use crate::password::PasswordError;
 use crate::queue::QueueError;
+use crate::serve::error::ServeError;
 use crate::settings::error::SettingsError;
 use crate::smtp::error::Error;
 use crate::smtp::reply::Reply;
@@ -151,6 +152,9 @@ fn classify_cause(cause: &(dyn std::error::Error + 'static)) -> Option<u8> {
     if let Some(e) = cause.downcast_ref::<QueueError>() {
         return Some(for_queue(e));
     }
+    if let Some(e) = cause.downcast_ref::<ServeError>() {
+        return Some(for_serve(e));
+    }
     if let Some(e) = cause.downcast_ref::<clap::Error>() {
         // `--help` and `--version` come as errors too, printed on stdout (clap's use_stderr).
         return Some(if e.use_stderr() { USAGE } else { OK });
@@ -182,6 +186,15 @@ fn for_queue(error: &QueueError) -> u8 {
     }
 }
 
+/// Spec §10: input that ended inside the data, or a client gone silent, is temporary (the caller may
+/// send again); a pipe that cannot be read or written is an I/O error.
+fn for_serve(error: &ServeError) -> u8 {
+    match error {
+        ServeError::EndOfInputInData | ServeError::Timeout { .. } => TEMPFAIL,
+        ServeError::Read(_) | ServeError::Write(_) => IOERR,
+    }
+}
+
 fn for_settings(error: &SettingsError) -> u8 {
     match error {
         SettingsError::BadPort { .. }
@@ -190,7 +203,9 @@ fn for_settings(error: &SettingsError) -> u8 {
         | SettingsError::BadSourceAddress(_)
         | SettingsError::BadDsnNotify(_)
         | SettingsError::BadDsnRet(_)
-        | SettingsError::BadDsnEnvid => USAGE,
+        | SettingsError::BadDsnEnvid
+        | SettingsError::ServeWith(_)
+        | SettingsError::ServeDebugWithoutFile => USAGE,
         SettingsError::AccountWithoutFile
         | SettingsError::AuthWithoutUser
         | SettingsError::MechanismWithoutUser(_)

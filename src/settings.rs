@@ -22,6 +22,7 @@ mod queue;
 mod sender;
 mod server;
 
+pub(crate) use envelope::{dsn_notify, dsn_ret};
 pub use error::SettingsError;
 pub use layers::Origin;
 pub use mode::{EntryAction, Mode, Probe};
@@ -184,6 +185,8 @@ pub struct Input {
 #[derive(Debug, Clone)]
 pub struct Logging {
     pub debug: u8,
+    /// `--debug-file`: the trace goes here (appended) instead of standard error.
+    pub debug_file: Option<PathBuf>,
     pub logfile: Option<PathBuf>,
     /// The facility to log to syslog with; `None` is no syslog.
     pub syslog: Option<crate::log::Facility>,
@@ -319,6 +322,10 @@ fn note_file(l: &mut Layers, cli: &Cli, env: &Env, loaded: &Loaded) {
 }
 
 pub fn resolve(cli: &Cli, env: &Env) -> anyhow::Result<Settings> {
+    let mode = Mode::from_cli(cli);
+    if mode == Mode::Serve {
+        serve_alone(cli)?;
+    }
     let mut loaded = load(cli, env)?;
     let aliases = std::mem::take(&mut loaded.aliases);
     // Moved, not copied, into the password source: the one copy of the file's password (issue 11).
@@ -336,6 +343,9 @@ pub fn resolve(cli: &Cli, env: &Env) -> anyhow::Result<Settings> {
     let auth = auth(&mut l, cli, env, file_password)?;
     let envelope = envelope::policy(&mut l, cli, env, aliases)?;
     let logging = logging(&mut l, cli, env)?;
+    if mode == Mode::Serve && logging.debug > 0 && logging.debug_file.is_none() {
+        return Err(SettingsError::ServeDebugWithoutFile.into());
+    }
     let queue = queue::settings(
         &mut l,
         cli,
@@ -344,7 +354,7 @@ pub fn resolve(cli: &Cli, env: &Env) -> anyhow::Result<Settings> {
         loaded.path.clone(),
     )?;
     Ok(Settings {
-        mode: Mode::from_cli(cli),
+        mode,
         server,
         tls,
         auth,
@@ -357,6 +367,16 @@ pub fn resolve(cli: &Cli, env: &Env) -> anyhow::Result<Settings> {
         queue,
         origins: l.origins,
     })
+}
+
+/// Spec §10: with -bs the envelope and the message come from the SMTP dialogue (exit 64 otherwise).
+fn serve_alone(cli: &Cli) -> Result<(), SettingsError> {
+    match () {
+        _ if !cli.recipients.is_empty() => Err(SettingsError::ServeWith("recipient arguments")),
+        _ if cli.read_recipients => Err(SettingsError::ServeWith("-t")),
+        _ if cli.input.is_some() => Err(SettingsError::ServeWith("--input")),
+        _ => Ok(()),
+    }
 }
 
 /// `--auth`, the user and where the password comes from (spec §5 order: command, file, netrc, prompt).
@@ -424,8 +444,14 @@ fn logging(l: &mut Layers, cli: &Cli, env: &Env) -> Result<Logging, SettingsErro
         Some(crate::log::Syslog::On(facility)) => Some(facility),
         Some(crate::log::Syslog::Off) | None => None,
     };
+    let debug_file = cli
+        .debug_file
+        .as_deref()
+        .map(|path| expand_home("--debug-file", path, env))
+        .transpose()?;
     Ok(Logging {
         debug,
+        debug_file,
         logfile,
         syslog,
     })

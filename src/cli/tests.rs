@@ -243,13 +243,19 @@ fn null_sender_forms() {
 }
 
 #[test]
-fn symfony_bs_and_other_modes_are_refused() {
-    for mode in ["-bs", "-bi", "-bv", "-bt", "-bd"] {
+fn modes_other_than_m_p_and_s_are_refused() {
+    for mode in ["-bi", "-bv", "-bt", "-bd"] {
         let err = parse_err(&[mode]);
         assert_eq!(err.kind(), ErrorKind::ValueValidation, "{mode}");
         assert!(err.to_string().contains("not supported"), "{err}");
     }
-    assert_eq!(parse_err(&["-b", "s"]).kind(), ErrorKind::ValueValidation);
+    assert_eq!(parse_err(&["-b", "x"]).kind(), ErrorKind::ValueValidation);
+    // Issue 13: -bs speaks SMTP on standard input and output (Symfony Mailer, Laravel).
+    assert_eq!(parse(&["-bs"]).sendmail.mode.as_deref(), Some("s"));
+    assert_eq!(
+        parse(&["-b", "s", "-i"]).sendmail.mode.as_deref(),
+        Some("s")
+    );
     assert_eq!(parse(&["-bm", "x@y"]).sendmail.mode.as_deref(), Some("m"));
     // Issue 12: -bp lists the queue.
     assert_eq!(parse(&["-bp"]).sendmail.mode.as_deref(), Some("p"));

@@ -70,6 +70,7 @@ pub(crate) fn settings() -> Settings {
         },
         logging: Logging {
             debug: 0,
+            debug_file: None,
             logfile: None,
             syslog: None,
         },

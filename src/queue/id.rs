@@ -17,16 +17,27 @@ impl Id {
     }
 
     /// An ID as a user or a directory listing gives it: `None` for anything mailsend did not make (a
-    /// temporary file, a stray file, `../x`).
+    /// temporary file, a stray file, `../x`). The [`Id::compact`] form is taken too.
     pub fn parse(text: &str) -> Option<Id> {
-        let (time, pid) = text.split_once('.')?;
+        let (time, pid) = match text.split_once('.') {
+            Some(parts) => parts,
+            None if text.len() > 14 && text.is_char_boundary(14) => text.split_at(14),
+            None => return None,
+        };
         let hex = |s: &str, max: usize| {
             !s.is_empty()
                 && s.len() <= max
                 && s.bytes()
                     .all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b))
         };
-        (time.len() == 14 && hex(time, 14) && hex(pid, 8)).then(|| Id(text.to_owned()))
+        (time.len() == 14 && hex(time, 14) && hex(pid, 8)).then(|| Id(format!("{time}.{pid}")))
+    }
+
+    /// The ID without its dot, as the `-bs` server's `250 Ok: queued as ID` gives it: Symfony Mailer
+    /// reads the ID after "queued as" as letters and digits only (issue 13). [`Id::parse`] takes it
+    /// back, so `--queue-delete` accepts either form.
+    pub fn compact(&self) -> String {
+        self.0.replace('.', "")
     }
 
     pub fn as_str(&self) -> &str {
@@ -58,6 +69,8 @@ mod tests {
         assert_eq!(early.as_str(), "06474846204000.1092");
         assert_eq!(Id::parse(early.as_str()), Some(early.clone()));
         assert_eq!(early.seconds(), 1_767_225_600);
+        assert_eq!(early.compact(), "064748462040001092");
+        assert_eq!(Id::parse(&early.compact()), Some(early.clone()));
     }
 
     /// `--queue-delete ../../etc/passwd` must not name a path: only what [`Id::new`] makes is an ID.

@@ -47,7 +47,7 @@ pub(super) fn policy(
 
 /// `-N`: NEVER, or a comma-separated list of SUCCESS, FAILURE, DELAY (RFC 3461 §4.1). Checked, because
 /// the value becomes an ESMTP parameter: anything else (`NEVER ORCPT=…`) would add parameters of its own.
-fn dsn_notify(value: &str) -> Result<String, SettingsError> {
+pub(crate) fn dsn_notify(value: &str) -> Result<String, SettingsError> {
     let upper = value.to_ascii_uppercase();
     let words: Vec<&str> = upper.split(',').map(str::trim).collect();
     let valid = upper.trim() == "NEVER"
@@ -65,7 +65,7 @@ fn dsn_notify(value: &str) -> Result<String, SettingsError> {
 }
 
 /// `-R`: FULL or HDRS (RFC 3461 §4.3).
-fn dsn_ret(value: &str) -> Result<String, SettingsError> {
+pub(crate) fn dsn_ret(value: &str) -> Result<String, SettingsError> {
     match value.trim().to_ascii_uppercase().as_str() {
         r @ ("FULL" | "HDRS") => Ok(r.to_string()),
         _ => Err(SettingsError::BadDsnRet(value.to_owned())),

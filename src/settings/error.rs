@@ -26,6 +26,18 @@ pub enum SettingsError {
     #[error("-V takes an envelope id of 1 to 100 characters")]
     BadDsnEnvid,
 
+    /// Issue 13: -bs takes its envelope from the SMTP dialogue (spec §10).
+    #[error(
+        "-bs takes the recipients from the SMTP dialogue on standard input; {0} cannot be given with it"
+    )]
+    ServeWith(&'static str),
+    /// Issue 13: with -bs, standard output is the SMTP channel and standard error must stay quiet.
+    #[error(
+        "--debug with -bs needs --debug-file FILE: standard output is the SMTP channel and standard \
+         error must stay quiet (Symfony Mailer takes any text there for a failed start)"
+    )]
+    ServeDebugWithoutFile,
+
     // Settings missing, or contradicting each other.
     #[error("--account given but no configuration file was found")]
     AccountWithoutFile,

@@ -30,6 +30,9 @@ pub enum Mode {
     QueueCheck,
     /// `--queue-delete`, `--queue-hold`, `--queue-release`: one entry, by ID.
     QueueEntry(EntryAction, String),
+    /// `-bs`: an SMTP dialogue on standard input and output, each message relayed or queued at its
+    /// final dot (spec §10).
+    Serve,
 }
 
 /// What `--queue-delete`, `--queue-hold` and `--queue-release` do.
@@ -65,6 +68,9 @@ impl Mode {
     pub fn from_cli(cli: &Cli) -> Mode {
         if let Some(mode) = Mode::queue(cli) {
             return mode;
+        }
+        if cli.sendmail.mode.as_deref() == Some("s") {
+            return Mode::Serve;
         }
         let probes: Vec<Probe> = cli
             .command
@@ -173,6 +179,8 @@ mod tests {
             Mode::QueueEntry(EntryAction::Hold, "X".into())
         );
         assert_eq!(mode(&["-bm", "x@y"]), Mode::Send);
+        assert_eq!(mode(&["-bs", "-i"]), Mode::Serve);
+        assert!(!Mode::Serve.reads_message() && !Mode::Serve.is_queue());
         assert!(!Mode::QueueRun.reads_message() && Mode::QueueCheck.is_queue());
         let mailq = crate::cli::parse_from(["/usr/bin/mailq"]).expect("parses");
         assert_eq!(Mode::from_cli(&mailq), Mode::QueueList { json: false });
