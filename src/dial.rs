@@ -183,20 +183,13 @@ impl<'a> Plan<'a> {
 /// it may show addresses and message data), which `-bs` needs because stdout and stderr are not free
 /// there (spec §10).
 pub fn trace(settings: &Settings) -> anyhow::Result<Trace> {
-    use std::os::unix::fs::OpenOptionsExt as _;
     let logging = &settings.logging;
     let Some(path) = &logging.debug_file else {
         return Ok(Trace::stderr(logging.debug));
     };
-    let file = std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(|e| {
-            anyhow::Error::new(e)
-                .context(format!("cannot open the --debug-file {}", path.display()))
-        })?;
+    let file = crate::log::open_debug_file(path).map_err(|e| {
+        anyhow::Error::new(e).context(format!("cannot open the --debug-file {}", path.display()))
+    })?;
     Ok(Trace::to_writer(logging.debug, Box::new(file)))
 }
 

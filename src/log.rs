@@ -153,6 +153,15 @@ impl LogError {
 
 /// `~` and `~/…` in a configured path are the user's home directory (issue 10, point 21), as in the
 /// shell and msmtp; `~user` is not expanded. `None` when the path needs a home and there is none.
+/// `--debug-file`, opened to append (created 0600: a trace shows addresses and message data).
+pub fn open_debug_file(path: &Path) -> io::Result<std::fs::File> {
+    OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o600)
+        .open(path)
+}
+
 pub fn expand_home(path: &Path, home: Option<&Path>) -> Option<PathBuf> {
     let Ok(rest) = path.strip_prefix("~") else {
         return Some(path.to_owned());

@@ -187,9 +187,29 @@ pub struct Logging {
     pub debug: u8,
     /// `--debug-file`: the trace goes here (appended) instead of standard error.
     pub debug_file: Option<PathBuf>,
+    /// Whether warnings may go to standard error: not with -bs, where a caller takes any text there
+    /// for a failed start (issue 13).
+    pub stderr: bool,
     pub logfile: Option<PathBuf>,
     /// The facility to log to syslog with; `None` is no syslog.
     pub syslog: Option<crate::log::Facility>,
+}
+
+impl Logging {
+    /// A line for the person watching: appended to `--debug-file` when one is given, else on stderr
+    /// unless stderr must stay quiet (`-bs`). A write that fails is dropped, like a trace line.
+    pub fn tell(&self, line: &str) {
+        use std::io::Write as _;
+        match &self.debug_file {
+            Some(path) => {
+                if let Ok(mut file) = crate::log::open_debug_file(path) {
+                    let _ = writeln!(file, "{line}");
+                }
+            }
+            None if self.stderr => eprintln!("{line}"),
+            None => {}
+        }
+    }
 }
 
 /// The queue (spec §9).
@@ -342,7 +362,8 @@ pub fn resolve(cli: &Cli, env: &Env) -> anyhow::Result<Settings> {
     let server = server::server(&mut l, cli, env, &target)?;
     let auth = auth(&mut l, cli, env, file_password)?;
     let envelope = envelope::policy(&mut l, cli, env, aliases)?;
-    let logging = logging(&mut l, cli, env)?;
+    let mut logging = logging(&mut l, cli, env)?;
+    logging.stderr = mode != Mode::Serve;
     if mode == Mode::Serve && logging.debug > 0 && logging.debug_file.is_none() {
         return Err(SettingsError::ServeDebugWithoutFile.into());
     }
@@ -452,6 +473,7 @@ fn logging(l: &mut Layers, cli: &Cli, env: &Env) -> Result<Logging, SettingsErro
     Ok(Logging {
         debug,
         debug_file,
+        stderr: true,
         logfile,
         syslog,
     })

@@ -131,7 +131,7 @@ pub(crate) fn log_outcome(
         exit_status,
     };
     for e in crate::log::write(logging.logfile.as_deref(), logging.syslog, &record) {
-        eprintln!("mailsend: warning: {e}");
+        logging.tell(&format!("mailsend: warning: {e}"));
     }
 }
 

@@ -71,6 +71,7 @@ pub(crate) fn settings() -> Settings {
         logging: Logging {
             debug: 0,
             debug_file: None,
+            stderr: true,
             logfile: None,
             syslog: None,
         },

@@ -48,7 +48,7 @@ impl<'a> Relay<'a> {
         }
         let result = self.deliver(prepared, spool);
         submission::log_outcome(self.settings, tx, &result);
-        hooks::kill_at("bs:relayed");
+        hooks::kill_at("bs:attempted");
         let owed = match self.settings.queue.policy {
             QueuePolicy::OnFailure => queueing::owed(&result, tx),
             _ => None,

@@ -11,6 +11,7 @@ mod harness;
 mod harness_selftest;
 
 mod auth;
+mod bs;
 mod callers;
 mod completion;
 mod config;

@@ -6,7 +6,7 @@
 mod crash;
 mod entries;
 mod multiuser;
-mod sink;
+pub mod sink;
 
 use std::path::PathBuf;
 use std::process::Output;

@@ -83,12 +83,13 @@ impl Events for LogEvents {
                 .as_deref()
                 .map(|r| format!(": {r}"))
                 .unwrap_or_default();
-            eprintln!(
+            let line = format!(
                 "mailsend: queue entry {} {}{}",
                 event.id,
                 event.kind.word(),
                 crate::smtp::reply::printable(reason.as_bytes())
             );
+            self.logging.tell(&line);
         }
         if self.logging.logfile.is_none() && self.logging.syslog.is_none() {
             return;
@@ -101,7 +102,8 @@ impl Events for LogEvents {
             failure,
             &fields,
         ) {
-            eprintln!("mailsend: warning: {e}");
+            let line = format!("mailsend: warning: {e}");
+            self.logging.tell(&line);
         }
     }
 }

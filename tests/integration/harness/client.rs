@@ -30,18 +30,24 @@ pub fn mailsend(home: &TempDir) -> Command {
 
 /// Like [`mailsend`], running the binary through another path (a `sendmail` symlink).
 pub fn mailsend_as(program: &Path, home: &TempDir) -> Command {
-    let dir: &Path = home.path();
     let mut cmd = Command::new(program);
     cmd.env_clear()
-        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
-        .env("HOME", dir)
-        .env("XDG_CONFIG_HOME", dir.join(".config"))
-        .env("TMPDIR", dir.join("tmp"))
-        .env("USER", "tester")
-        .env("LOGNAME", "tester")
-        .env("LANG", "C")
+        .envs(environment(home.path()))
         .timeout(RUN_LIMIT);
     cmd
+}
+
+/// The whole environment of a run in `home`: a PATH, HOME/XDG_CONFIG_HOME/TMPDIR in it, USER tester.
+pub fn environment(home: &Path) -> Vec<(&'static str, std::ffi::OsString)> {
+    vec![
+        ("PATH", "/usr/local/bin:/usr/bin:/bin".into()),
+        ("HOME", home.into()),
+        ("XDG_CONFIG_HOME", home.join(".config").into()),
+        ("TMPDIR", home.join("tmp").into()),
+        ("USER", "tester".into()),
+        ("LOGNAME", "tester".into()),
+        ("LANG", "C".into()),
+    ]
 }
 
 /// `mailsend --host ADDR:PORT --domain client.example` aimed at `server`.

@@ -12,7 +12,9 @@ mod session;
 mod transcript;
 
 #[allow(unused_imports)]
-pub use client::{Run, home, mailsend, mailsend_as, mailsend_to, run, run_in, run_with};
+pub use client::{
+    Run, environment, home, mailsend, mailsend_as, mailsend_to, run, run_in, run_with,
+};
 #[allow(unused_imports)]
 pub use sasl::{CRAM_CHALLENGE, cram_digest};
 #[allow(unused_imports)]
