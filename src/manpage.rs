@@ -15,13 +15,14 @@ use std::io::{self, Write};
 use clap_mangen::Man;
 
 /// Hand-written parts, in page order after the generated OPTIONS.
-const SECTIONS: [&str; 10] = [
+const SECTIONS: [&str; 11] = [
     include_str!("../man/sections/envelope.roff"),
     include_str!("../man/sections/tls.roff"),
     include_str!("../man/sections/authentication.roff"),
     include_str!("../man/sections/configuration.roff"),
     include_str!("../man/sections/debugging.roff"),
     include_str!("../man/sections/queue.roff"),
+    include_str!("../man/sections/smtp-server.roff"),
     include_str!("../man/sections/exit-status.roff"),
     include_str!("../man/sections/files.roff"),
     include_str!("../man/sections/examples.roff"),
@@ -340,6 +341,7 @@ mod tests {
                 "CONFIGURATION",
                 "\"DEBUGGING A SERVER\"",
                 "QUEUE",
+                "\"SMTP ON STANDARD INPUT AND OUTPUT (\\-bs)\"",
                 "\"EXIT STATUS\"",
                 "FILES",
                 "EXAMPLES",

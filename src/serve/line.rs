@@ -127,6 +127,30 @@ mod tests {
         assert_eq!(input.next_line(), Some(Line::TooLong));
     }
 
+    proptest::proptest! {
+        /// Any bytes in any pieces, pushed only when no line is ready, as the driver does: no panic,
+        /// and never more held than one piece and one line.
+        #[test]
+        fn bounded_whatever_comes(
+            pieces in proptest::collection::vec(
+                proptest::collection::vec(proptest::sample::select(&b"ab\r\n\0"[..]), 0..3000),
+                0..20,
+            ),
+        ) {
+            let mut input = Input::new();
+            for piece in pieces {
+                input.push(&piece);
+                proptest::prop_assert!(input.held() <= MAX_LINE + piece.len());
+                while let Some(line) = input.next_line() {
+                    if let Line::Text(text) = line {
+                        proptest::prop_assert!(text.len() < MAX_LINE && !text.contains(&b'\n'));
+                    }
+                }
+                proptest::prop_assert!(input.held() < MAX_LINE);
+            }
+        }
+    }
+
     #[test]
     fn raw_bytes_for_data() {
         let mut input = Input::new();
