@@ -14,7 +14,7 @@
 set -euo pipefail
 
 SERVERS_DIR="${MAILSEND_SERVERS:-/var/tmp/mailsend-servers}"
-APT_PACKAGES=(dovecot-core dovecot-lmtpd groff openssl iproute2 ca-certificates time tmux
+APT_PACKAGES=(dovecot-core dovecot-lmtpd groff openssl iproute2 ca-certificates time tmux php-cli php-symfony-mailer
 	libidn12 libnsl2 libgnutls30 libgnutls-dane0 libdb5.3 libpcre2-8-0 libsasl2-2 libicu72)
 
 if [ "$(id -u)" -eq 0 ]; then SUDO=(); else SUDO=(sudo); fi

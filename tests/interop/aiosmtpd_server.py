@@ -58,10 +58,11 @@ class Store:
 
 
 class Handler:
-    def __init__(self, store, lmtp, refuse, user, password):
+    def __init__(self, store, lmtp, refuse, user, password, refuse_data=()):
         self.store = store
         self.lmtp = lmtp
         self.refuse = refuse
+        self.refuse_data = [t.encode() for t in refuse_data]
         self.user = user
         self.password = password
 
@@ -72,6 +73,8 @@ class Handler:
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if any(t in envelope.original_content for t in self.refuse_data):
+            return "554 5.7.1 Message refused: content rejected"
         self.store.save(server, session, envelope)
         if self.lmtp:
             # RFC 2033 §4.2: one reply per accepted recipient, in RCPT order.
@@ -122,6 +125,7 @@ def parse_args(argv):
     p.add_argument("--auth", metavar="USER:PASSWORD", help="offer AUTH PLAIN, LOGIN and CRAM-MD5")
     p.add_argument("--auth-without-tls", action="store_true", help="offer AUTH on a cleartext session")
     p.add_argument("--refuse", action="append", default=[], metavar="ADDR", help="550 this RCPT")
+    p.add_argument("--refuse-data", action="append", default=[], metavar="TEXT", help="554 data holding TEXT")
     return p.parse_args(argv)
 
 
@@ -129,7 +133,7 @@ def main(argv):
     args = parse_args(argv)
     os.makedirs(args.store, exist_ok=True)
     user, _, password = (args.auth or "").partition(":")
-    handler = Handler(Store(args.store), args.lmtp, set(args.refuse), user, password)
+    handler = Handler(Store(args.store), args.lmtp, set(args.refuse), user, password, args.refuse_data)
     smtp_kwargs = {
         "enable_SMTPUTF8": True,
         "server_hostname": "aiosmtpd.test",
