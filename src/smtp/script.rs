@@ -51,6 +51,11 @@ struct State {
     pending: VecDeque<u8>,
     /// A fault reached: it holds from then on.
     fault: Option<Step>,
+    /// The client's turns: writes that follow a read (or start the dialogue). A turn and the replies it
+    /// waits for are one round trip, however many writes the turn takes.
+    turns: usize,
+    /// The client read since its last write: its next write starts a turn.
+    read_since_write: bool,
 }
 
 impl State {
@@ -128,6 +133,11 @@ impl Script {
         String::from_utf8_lossy(&self.state().written).into_owned()
     }
 
+    /// How many round trips the client made: turns of writing, each followed by a wait for replies.
+    pub fn turns(&self) -> usize {
+        self.state().turns
+    }
+
     /// The script was played to the end and every byte written was expected.
     pub fn assert_done(&self) {
         let mut state = self.state();
@@ -150,6 +160,7 @@ impl Script {
 impl Read for Script {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let mut state = self.state();
+        state.read_since_write = true;
         state.advance();
         if !state.pending.is_empty() {
             let n = buf.len().min(state.pending.len());
@@ -183,6 +194,10 @@ impl Write for Script {
             Some(Step::Close) => return Err(io::ErrorKind::BrokenPipe.into()),
             Some(Step::Reset) => return Err(io::ErrorKind::ConnectionReset.into()),
             _ => {}
+        }
+        if state.read_since_write || state.turns == 0 {
+            state.turns += 1;
+            state.read_since_write = false;
         }
         state.written.extend_from_slice(buf);
         Ok(buf.len())

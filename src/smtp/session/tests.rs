@@ -21,17 +21,17 @@ fn ehlo_literal_is_the_connections_local_address() {
 
 /// Which extensions the scripted server offers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mode {
+pub(super) enum Mode {
     Plain,
     Pipelining,
     /// PIPELINING and CHUNKING, as Exim and Dovecot offer them.
     Chunking,
 }
 
-const MODES: [Mode; 3] = [Mode::Plain, Mode::Pipelining, Mode::Chunking];
+pub(super) const MODES: [Mode; 3] = [Mode::Plain, Mode::Pipelining, Mode::Chunking];
 
 /// Greeting and EHLO, offering what `mode` has.
-fn opening(mode: Mode, lmtp: bool) -> Vec<Step> {
+pub(super) fn opening(mode: Mode, lmtp: bool) -> Vec<Step> {
     let mut ehlo = vec!["250-mx.example", "250-SIZE 1000000", "250-8BITMIME"];
     if mode != Mode::Plain {
         ehlo.push("250-PIPELINING");
@@ -53,7 +53,7 @@ fn opening(mode: Mode, lmtp: bool) -> Vec<Step> {
 }
 
 /// A session over `steps` (after the greeting and EHLO of `mode`), the script kept to look at.
-fn open(mode: Mode, lmtp: bool, steps: Vec<Step>) -> (Session, Script) {
+pub(super) fn open(mode: Mode, lmtp: bool, steps: Vec<Step>) -> (Session, Script) {
     let mut all = opening(mode, lmtp);
     all.extend(steps);
     let script = Script::new(all);
@@ -69,7 +69,7 @@ fn open(mode: Mode, lmtp: bool, steps: Vec<Step>) -> (Session, Script) {
     (session, script)
 }
 
-fn tx(from: &str, to: &[&str], body: &[u8]) -> Transaction {
+pub(super) fn tx(from: &str, to: &[&str], body: &[u8]) -> Transaction {
     Transaction {
         from: from.into(),
         recipients: to.iter().map(|r| r.to_string()).collect(),
@@ -78,20 +78,20 @@ fn tx(from: &str, to: &[&str], body: &[u8]) -> Transaction {
     }
 }
 
-fn refusal(rcpt: &str, code: u16, text: &str) -> Refusal {
+pub(super) fn refusal(rcpt: &str, code: u16, text: &str) -> Refusal {
     (rcpt.to_string(), Reply::new(code, text))
 }
 
 /// The client's bytes for one transaction in `mode`, each write of the client as one `Expect`, with
 /// the server's replies; `then_quit` puts QUIT where it goes.
-struct Exchange {
-    mail: &'static str,
-    rcpts: Vec<(&'static str, &'static str)>,
-    body: &'static [u8],
-    data_reply: &'static str,
+pub(super) struct Exchange {
+    pub(super) mail: &'static str,
+    pub(super) rcpts: Vec<(&'static str, &'static str)>,
+    pub(super) body: &'static [u8],
+    pub(super) data_reply: &'static str,
 }
 
-fn transaction_steps(mode: Mode, x: &Exchange, then_quit: bool) -> Vec<Step> {
+pub(super) fn transaction_steps(mode: Mode, x: &Exchange, then_quit: bool) -> Vec<Step> {
     let size = x.body.len();
     let mail = client(&format!("MAIL FROM:<{}> SIZE={size}", x.mail));
     let rcpts: Vec<Step> = x
@@ -140,12 +140,9 @@ fn transaction_steps(mode: Mode, x: &Exchange, then_quit: bool) -> Vec<Step> {
     steps
 }
 
-/// THE test of issue 11: three messages over one session, a refused recipient in the second; every
-/// byte both ways (the script checks each octet the client writes, in order, and that nothing more
-/// was written) and the exact per-recipient results, without and with PIPELINING, and with CHUNKING.
-#[test]
-fn three_messages_over_one_session() {
-    let exchanges = [
+/// Three messages, a recipient of the second refused: the exchanges of the many-transaction tests.
+pub(super) fn three_exchanges() -> [Exchange; 3] {
+    [
         Exchange {
             mail: "alice@example.org",
             rcpts: vec![("bob@example.org", "250 2.1.5 ok")],
@@ -167,7 +164,15 @@ fn three_messages_over_one_session() {
             body: b"Subject: three\r\n\r\nthird\r\n",
             data_reply: "250 2.0.0 queued as A3",
         },
-    ];
+    ]
+}
+
+/// THE test of issue 11: three messages over one session, a refused recipient in the second; every
+/// byte both ways (the script checks each octet the client writes, in order, and that nothing more
+/// was written) and the exact per-recipient results, without and with PIPELINING, and with CHUNKING.
+#[test]
+fn three_messages_over_one_session() {
+    let exchanges = three_exchanges();
     for mode in MODES {
         let mut steps = Vec::new();
         for (i, x) in exchanges.iter().enumerate() {
