@@ -29,7 +29,11 @@
 #   /var/tmp/mailsend-bench/queue-DATE-TIME): queue.tsv (one row per flush), meta.env, each flush's output.
 #
 # msgs/s = N / flush time; round trips per message = (flush time through the proxy - flush time direct) /
-# RTT / N. BENCH_QUEUE_TOOLS (default "mailsend nullmailer dma msmtpq") picks the tools.
+# RTT / N. BENCH_QUEUE_TOOLS (default "mailsend nullmailer dma msmtpq") picks the tools; BENCH_MAILSEND names
+# a mailsend binary to measure instead of building target/release/mailsend (another branch's, say).
+# Exim's spool and every tool's queue live in the scratch directory, on disk under /tmp: each fsync costs
+# what the disk makes it cost (about 2.5 ms here), for Exim before each 250 as for the tools. TMPDIR=/dev/shm
+# puts the scratch directory on tmpfs, where fsync costs nothing, to see the tools' other costs alone.
 set -uo pipefail
 
 MODE="${1:-quick}"
@@ -87,6 +91,7 @@ PEERS="${MAILSEND_SERVERS:-/var/tmp/mailsend-servers}/peers"
 unpack_peer() {
 	local pkg="$1" dl rc=0
 	[ -s "$PEERS/$pkg.version" ] && [ -d "$PEERS/$pkg" ] && return 0
+	say "unpacking $pkg into $PEERS/$pkg"
 	dl="$(mktemp -d)"
 	chmod 755 "$dl" # apt's _apt user writes the download here
 	(cd "$dl" && apt-get download -q "$pkg") >"$dl/log" 2>&1 ||
@@ -104,19 +109,20 @@ unpack_peer() {
 }
 
 mkdir -p "$PEERS" || die "cannot create $PEERS"
-for pkg in "${PEER_PACKAGES[@]}"; do
-	say "unpacking $pkg into $PEERS/$pkg"
-	unpack_peer "$pkg" || die "cannot unpack $pkg"
-done
+for pkg in "${PEER_PACKAGES[@]}"; do unpack_peer "$pkg" || die "cannot unpack $pkg"; done
 for bin in nullmailer/usr/sbin/nullmailer-send nullmailer/usr/lib/nullmailer/smtp dma/usr/sbin/dma msmtp/usr/bin/msmtp; do
 	if ldd "$PEERS/$bin" | grep 'not found'; then die "$PEERS/$bin lacks a library"; fi
 done
 
-say "building mailsend (release)"
-(cd "$REPO" && cargo build --release -q) || die "cargo build --release failed"
-
+if [ -n "${BENCH_MAILSEND:-}" ]; then
+	[ -x "$BENCH_MAILSEND" ] || die "BENCH_MAILSEND=$BENCH_MAILSEND is not an executable"
+	export MAILSEND="$BENCH_MAILSEND"
+else
+	say "building mailsend (release)"
+	(cd "$REPO" && cargo build --release -q) || die "cargo build --release failed"
+	export MAILSEND="$REPO/target/release/mailsend"
+fi
 mkdir -p "$RESULTS" || die "cannot create $RESULTS"
-export MAILSEND="$REPO/target/release/mailsend"
 # shellcheck source-path=SCRIPTDIR/../.. source=tests/interop/lib.sh
 . "$REPO/tests/interop/lib.sh"
 # shellcheck source=scripts/bench/queue_tools.sh
@@ -226,6 +232,7 @@ done
 	echo "count=$COUNT"
 	echo "runs=$RUNS"
 	echo "delay_ms=$DELAY_MS"
+	echo "scratch_fs=$(stat -f -c %T "$WORK")"
 	machine_meta "$LOAD_START"
 	echo "tools=${TOOLS[*]}"
 	for s in "${SKIPPED[@]}"; do echo "skipped=$s"; done

@@ -493,6 +493,13 @@ def put_between(text, begin, end, body, before="## Notes"):
     return text[: at + 1] + block + "\n\n" + text[at + 1 :]
 
 
+def write_atomically(path, text):
+    """A reader of PATH sees the old report or the new one, never half of one."""
+    with open(path + ".new", "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(path + ".new", path)
+
+
 def existing(path, begin, end):
     if not os.path.exists(path):
         return ""
@@ -506,10 +513,7 @@ def main():
         return 64
     results, output = sys.argv[1], sys.argv[2]
     notes = existing(output, NOTES_BEGIN, NOTES_END)
-    text = Report(results).render(notes, existing(output, QUEUE_BEGIN, QUEUE_END))
-    with open(output + ".new", "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(output + ".new", output)
+    write_atomically(output, Report(results).render(notes, existing(output, QUEUE_BEGIN, QUEUE_END)))
     return 0
 
 
