@@ -113,11 +113,13 @@ dma_reset() {
 
 # dma_ns CMD...: CMD inside a mount namespace that sees $WORK/dma/etc over /etc.
 dma_ns() {
+	# shellcheck disable=SC2016 # expanded by the inner shell
 	unshare -m sh -c 'mount -t overlay overlay -o "lowerdir=/etc,upperdir=$1/etc,workdir=$1/overlay-work" /etc &&
 		shift && exec "$@"' sh "$WORK/dma" "$@"
 }
 
 dma_enqueue() {
+	# shellcheck disable=SC2016 # expanded by the inner shell
 	dma_ns bash -c 'for f in "$1"/*.eml; do "$2" -f "$3" "$4" <"$f" || exit 1; done' sh \
 		"$1" "$PEERS/dma/usr/sbin/dma" "$Q_FROM" "$Q_RCPT"
 }
