@@ -23,8 +23,9 @@
 #   bounded by $BENCH_QUEUE_TIMEOUT, 1800 s). Then Exim delivers what it queued into a Maildir (untimed) and
 #   queue_messages.py checks it: exactly N stored, each once, header lines and body intact (by hash).
 #   Peers flush into the CHUNKING Exim (none of them uses BDAT); mailsend into both.
-# - takes about 20 minutes in quick mode at 1000 messages here, most of it msmtpq (about 0.25 s a message) and
-#   nullmailer through the proxy (about 0.13 s a message); full mode three times that.
+# - takes about half an hour in quick mode at 1000 messages here, two thirds of it msmtpq (about 0.25 s a
+#   message to enqueue, to flush, and more through the proxy), then nullmailer through the proxy (about
+#   0.13 s a message); full mode three times that. BENCH_QUEUE_TOOLS="mailsend" alone takes minutes.
 # - writes the figures as the marked queue-flush section of BENCHMARKS.md (scripts/bench/queue_report.py;
 #   the rest of the file, which bench.sh writes, is kept, and bench.sh keeps this section in turn), or into
 #   $BENCH_QUEUE_REPORT when set. Raw results stay in $BENCH_RESULTS (default

@@ -230,8 +230,9 @@ class QueueReport:
             + ". A flush ends when the command and every process it started have ended (dma forks one "
             "delivery process per message).",
             f"- msgs/s = messages / flush time; round trips per message = (flush time through a delay proxy "
-            f"adding {rtt} per round trip − flush time direct) / {rtt} / messages. Connections are those "
-            "Exim logged during the flush through the proxy.",
+            f"adding {rtt} per round trip − flush time direct) / {rtt} / messages: the wall time a message "
+            "costs at that RTT, so the round trips of connections open at the same time (dma's) overlap. "
+            "Connections are those Exim logged during the flush through the proxy.",
             "- Exim (tests/interop/exim.conf.in) queues what it receives without delivering it during the flush "
             "(`queue_only`), so its own delivery work is not charged to the client, and accepts any number of "
             "connections at once. "
