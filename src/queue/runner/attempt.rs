@@ -1,65 +1,91 @@
-//! One delivery attempt of one entry on an established session (spec §9): lock it, mark it in flight,
-//! send it to the recipients still pending, and commit what the server said, recipient by recipient,
-//! before anything else happens. A 5xx to one RCPT fails that recipient only; a 4xx defers it; a lost
-//! connection after the data keeps the entry and logs "outcome unknown, may be delivered twice", and so
-//! does the next run when it finds the mark of an attempt a crash cut short.
+//! One delivery attempt of one entry (spec §9), in two halves around the engine's batch: before its
+//! bytes are written, lock it and mark it in flight ([`Run::prepare`]); as soon as its last reply is
+//! read, commit what the server said, recipient by recipient, before anything else ([`Run::settle`]).
+//! A 5xx to one RCPT fails that recipient only; a 4xx defers it; a lost connection after the data
+//! keeps the entry and logs "outcome unknown, may be delivered twice", and so does the next run when
+//! it finds the mark of an attempt a crash cut short.
+
+use std::io::Seek;
 
 use super::classify::{Verdict, is_configuration};
 use super::events::{Event, EventKind};
-use super::{Runner, defer, send};
+use super::{Run, defer, transaction};
 use crate::queue::error::QueueError;
 use crate::queue::hooks;
 use crate::queue::id::Id;
 use crate::queue::state::{RcptState, State};
-use crate::queue::store::Dir;
+use crate::queue::store::{Dir, EntryLock};
 use crate::smtp::error::{Error, Refusal};
 use crate::smtp::reply::Code;
-use crate::smtp::session::{Delivery, Session};
+use crate::smtp::session::{Delivery, Message};
 
 /// The log text of an attempt whose outcome nobody knows.
 pub const MAY_BE_TWICE: &str = "outcome unknown, may be delivered twice";
 
-impl Runner<'_> {
-    /// Send entry `id` on `session` and commit the outcome.
-    pub(super) fn attempt(
-        &mut self,
-        session: &mut Session,
+/// An entry handed to the engine: locked, marked in flight, its outcome not known yet.
+pub(super) struct InFlight {
+    /// Held until the outcome is committed.
+    _lock: EntryLock,
+    pub(super) state: State,
+}
+
+impl Run<'_> {
+    /// Lock entry `id` and mark it in flight: the message to send, or `None` when another process
+    /// holds it or it is gone.
+    pub(super) fn prepare(
+        &self,
         id: &Id,
-    ) -> Result<Verdict, QueueError> {
-        // Another process holds it (a delete, a hold): its turn comes in a later run.
-        let Some(mut lock) = self.queue.lock(id)? else {
-            return Ok(Verdict::Deferred);
+    ) -> Result<Option<(InFlight, Message<'static>)>, QueueError> {
+        let Some(lock) = self.queue.lock(id)? else {
+            return Ok(None);
         };
         let Some(mut state) = self.load_or_fail(Dir::Queue, id)? else {
-            return Ok(Verdict::Deferred);
+            return Ok(None);
         };
         if state.inflight.is_some() {
             let why = format!("{MAY_BE_TWICE}: an earlier attempt was cut short after it began");
-            self.events
-                .record(Event::of(&state, EventKind::Unknown, Some(&why)));
+            self.record(Event::of(&state, EventKind::Unknown, Some(&why)));
         }
         hooks::kill_at("deliver:locked");
         state.inflight = Some(self.queue.clock.now());
         self.queue.mark(&state)?;
         hooks::kill_at("deliver:marked");
-        let result = send(session, &state, &mut lock.data);
-        hooks::kill_at("deliver:replied");
+        // A second descriptor of the same open file: the lock stays with the first until the commit.
+        let path = self.queue.data_path(id);
+        let mut data = lock
+            .data
+            .try_clone()
+            .map_err(|e| self.queue.failure(&path, e))?;
+        data.rewind().map_err(|e| self.queue.failure(&path, e))?;
+        let message = Message {
+            tx: transaction(&state),
+            data: Box::new(data),
+        };
+        Ok(Some((InFlight { _lock: lock, state }, message)))
+    }
+
+    /// Commit what `result` says about the entry in flight `state`; the caller still holds its lock.
+    pub(super) fn settle(
+        &self,
+        state: &mut State,
+        result: Result<Delivery, Error>,
+    ) -> Result<Verdict, QueueError> {
         state.inflight = None;
-        let verdict = self.apply(&mut state, result);
+        let verdict = self.apply(state, result);
         if let Verdict::Hold(_) = verdict {
             // The group's entries are held together, this one included, under their own locks.
             return Ok(verdict);
         }
-        self.queue.commit(Dir::Queue, &state)?;
+        self.queue.commit(Dir::Queue, state)?;
         hooks::kill_at("deliver:committed");
         if state.finished() {
-            self.finish(&mut state)?;
+            self.finish(state)?;
         }
         Ok(verdict)
     }
 
     /// The new recipient states for what `result` says, and the events.
-    fn apply(&mut self, state: &mut State, result: Result<Delivery, Error>) -> Verdict {
+    fn apply(&self, state: &mut State, result: Result<Delivery, Error>) -> Verdict {
         let now = self.queue.clock.now();
         match result {
             Ok(delivery) => {
@@ -84,7 +110,7 @@ impl Runner<'_> {
                 defer(state, &partial.unknown, &why, now);
                 let event =
                     Event::for_recipients(state, EventKind::Unknown, partial.unknown, Some(&why));
-                self.events.record(event);
+                self.record(event);
                 Verdict::Stop(why)
             }
             Err(error) => self.failed_transaction(state, &error, now),
@@ -92,7 +118,7 @@ impl Runner<'_> {
     }
 
     /// The transaction failed as a whole: hold, defer or fail every pending recipient.
-    fn failed_transaction(&mut self, state: &mut State, error: &Error, now: i64) -> Verdict {
+    fn failed_transaction(&self, state: &mut State, error: &Error, now: i64) -> Verdict {
         let text = error.to_string();
         let pending: Vec<String> = state.pending().map(|r| r.address.clone()).collect();
         if error.reply().is_some_and(is_configuration) {
@@ -111,15 +137,14 @@ impl Runner<'_> {
             return Verdict::Refused;
         }
         defer(state, &pending, &text, now);
-        self.events
-            .record(Event::of(state, EventKind::Deferred, Some(&text)));
+        self.record(Event::of(state, EventKind::Deferred, Some(&text)));
         match error {
             Error::Rejected { reply, .. } if reply.code != Code::UNAVAILABLE => Verdict::Deferred,
             _ => Verdict::Stop(text),
         }
     }
 
-    fn sent(&mut self, state: &mut State, addresses: &[String], reply: &str) {
+    fn sent(&self, state: &mut State, addresses: &[String], reply: &str) {
         if addresses.is_empty() {
             return;
         }
@@ -131,11 +156,11 @@ impl Runner<'_> {
         }
         let event =
             Event::for_recipients(state, EventKind::Delivered, addresses.to_vec(), Some(reply));
-        self.events.record(event);
+        self.record(event);
     }
 
     /// Refused recipients: a 5xx fails that recipient only, a 4xx defers it.
-    fn refused(&mut self, state: &mut State, refused: &[Refusal], now: i64) {
+    fn refused(&self, state: &mut State, refused: &[Refusal], now: i64) {
         let mut bounced = Vec::new();
         for (address, reply) in refused {
             let text = reply.to_string();
@@ -149,14 +174,14 @@ impl Runner<'_> {
                     vec![address.clone()],
                     Some(&text),
                 );
-                self.events.record(event);
+                self.record(event);
             }
         }
         self.bounce(state, &bounced);
     }
 
     /// Fail these recipients for good, each with its reason.
-    fn bounce(&mut self, state: &mut State, refusals: &[(String, String)]) {
+    fn bounce(&self, state: &mut State, refusals: &[(String, String)]) {
         for (address, text) in refusals {
             if let Some(r) = state
                 .recipients
@@ -169,7 +194,7 @@ impl Runner<'_> {
             }
             let event =
                 Event::for_recipients(state, EventKind::Bounced, vec![address.clone()], Some(text));
-            self.events.record(event);
+            self.record(event);
         }
     }
 }

@@ -102,6 +102,8 @@ fn options() -> Options {
         ignore_backoff: true,
         lifetime: Duration::from_secs(5 * 86_400),
         config_stamp: "stamp-1".into(),
+        // One connection, so that each test's one script sees every entry.
+        connections: 1,
     }
 }
 
