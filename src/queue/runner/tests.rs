@@ -1,5 +1,8 @@
 //! The runner over the in-memory scripted server: one connection per route, per-recipient state, hold,
-//! expiry, unknown outcomes and corrupt entries, each checked against the files left in the queue.
+//! expiry, unknown outcomes and corrupt entries, each checked against the files left in the queue; the
+//! batch and the pool in [`batch`].
+
+mod batch;
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -27,6 +30,8 @@ struct Scripted {
     dials: VecDeque<Dial>,
     dialled: usize,
     scripts: Vec<Script>,
+    /// The EHLO reply's keywords after the name (none: lockstep, one transaction at a time).
+    offers: &'static [&'static str],
 }
 
 impl Routes for Scripted {
@@ -36,10 +41,18 @@ impl Routes for Scripted {
             Dial::Server(steps) => steps,
             Dial::Fail(error) => return Err(error()),
         };
+        let keywords: Vec<&str> = std::iter::once("mx.example")
+            .chain(self.offers.iter().copied())
+            .collect();
+        let last = keywords.len() - 1;
+        let lines: Vec<String> = (keywords.iter().enumerate())
+            .map(|(i, k)| format!("250{}{k}", if i == last { ' ' } else { '-' }))
+            .collect();
+        let ehlo = lines.join("\r\n");
         let mut all = vec![
             server("220 mx.example ESMTP"),
             client("EHLO client.example"),
-            server("250 mx.example"),
+            server(&ehlo),
         ];
         all.extend(steps);
         let script = Script::new(all);

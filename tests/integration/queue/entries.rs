@@ -115,6 +115,32 @@ fn five_hundred_entries_and_a_dead_server_mean_one_connection_attempt() {
     assert_eq!(user.names("queue").len(), 500);
 }
 
+/// Spec §9: a server that offers no CHUNKING (the sink speaks lockstep) gets a pool of
+/// `queue_connections` connections from one `-q`, sharing the entries, each delivered exactly once.
+#[test]
+fn a_server_without_chunking_gets_a_pool_of_connections() {
+    let sink = Sink::start();
+    let user = User::new();
+    let config = user.home.path().join(".config/mailsend/config.toml");
+    let text = std::fs::read_to_string(&config).expect("config");
+    std::fs::write(&config, format!("{text}queue_connections = 3\n")).expect("config");
+    let queue = open(&user, Clock::system());
+    for n in 0..12 {
+        let rcpt = format!("r{n}@example.org");
+        let data = message(&format!("m{n}"));
+        queue
+            .enqueue(&draft(0, &[&rcpt]), &mut &data[..])
+            .expect("queued");
+    }
+    let run = user.run_queue(&sink.host(), &[]);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    assert_eq!(sink.connections(), 3);
+    for n in 0..12 {
+        assert_eq!(sink.count_for(&format!("r{n}@example.org")), 1, "r{n}");
+    }
+    assert!(user.names("queue").is_empty());
+}
+
 /// Issue 12, test 5: a truncated state is never sent and goes to failed/ with a log line; a link
 /// planted in queue/ is refused and its target left alone.
 #[test]
