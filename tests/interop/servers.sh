@@ -97,7 +97,8 @@ start_aiosmtpd() {
 	fi
 }
 
-# start_exim: Exim 4.96 on 127.0.0.1 and ::1 port $EXIM_PORT; STARTTLS with the make_certs chain; AUTH
+# start_exim [PORT]: Exim 4.96 on 127.0.0.1 and ::1 port $EXIM_PORT (PORT, else a free one: the queue group
+# points mailsend at the port while nothing listens there yet); STARTTLS with the make_certs chain; AUTH
 # PLAIN, LOGIN and CRAM-MD5 for $TEST_USER/$TEST_PASSWORD, offered only after TLS; SMTPUTF8, CHUNKING,
 # PIPELINING. Local users alice, bob and jösé (stored as jose) @example.org get Maildirs under
 # $EXIM_DIR/mail/USER/Maildir; team@example.org is an alias for alice and bob (for EXPN); anyone else is
@@ -115,7 +116,7 @@ start_exim() {
 		return 1
 	}
 	make_certs || return 1
-	EXIM_PORT="$(free_port)" || return 1
+	EXIM_PORT="${1:-$(free_port)}" || return 1
 	EXIM_DIR="$(mktemp -d "$WORK/exim.XXXXXX")" && chmod 755 "$EXIM_DIR" || return 1
 	mkdir -p "$EXIM_DIR/spool" "$EXIM_DIR/log" "$EXIM_DIR/mail"
 	chown Debian-exim:Debian-exim "$EXIM_DIR/spool" "$EXIM_DIR/log" "$EXIM_DIR/mail" || return 1
