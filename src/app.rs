@@ -462,6 +462,11 @@ fn shown_list(addresses: &[String]) -> String {
         .join(", ")
 }
 
+/// The recipients the server took the message for, without its replies.
+fn recipients(delivered: &[crate::smtp::error::Acceptance]) -> Vec<String> {
+    delivered.iter().map(|(r, _)| r.clone()).collect()
+}
+
 /// Add to an engine error which recipients did and did not get the message (spec §7).
 fn explain(error: Error, tx: &Transaction) -> anyhow::Error {
     let list = shown_list;
@@ -475,7 +480,7 @@ fn explain(error: Error, tx: &Transaction) -> anyhow::Error {
             if !partial.delivered.is_empty() {
                 notes.push(format!(
                     "the message was delivered to {}",
-                    list(&partial.delivered)
+                    list(&recipients(&partial.delivered))
                 ));
             }
             for (rcpt, reply) in &partial.refused {
@@ -508,7 +513,7 @@ fn report(delivery: &Delivery) -> Outcome {
     let _ = writeln!(
         err,
         "mailsend: the message was delivered to {}",
-        shown_list(&delivery.delivered)
+        shown_list(&recipients(&delivery.delivered))
     );
     Outcome::refusals(&delivery.refused)
 }

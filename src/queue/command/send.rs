@@ -130,7 +130,7 @@ mod tests {
     #[test]
     fn only_the_recipients_still_owed_are_queued() {
         let delivered = Ok(Delivery {
-            delivered: vec!["b@x".into()],
+            delivered: vec![("b@x".into(), Reply::new(250, "ok"))],
             refused: vec![
                 ("c@x".into(), Reply::new(450, "busy")),
                 ("d@x".into(), Reply::new(550, "no")),
@@ -142,7 +142,7 @@ mod tests {
         assert_eq!(owed.refused.len(), 1);
         assert_eq!(owed.reason, "<c@x>: 450 busy");
         let all = Ok(Delivery {
-            delivered: vec!["b@x".into()],
+            delivered: vec![("b@x".into(), Reply::new(250, "ok"))],
             refused: Vec::new(),
             reply: Reply::new(250, "ok"),
         });
