@@ -10,12 +10,13 @@ use crate::cli::Cli;
 use crate::debug;
 use crate::dial::Plan;
 use crate::exit::{self, Outcome};
-use crate::message::envelope::{self, Rewrite};
+use crate::lines::MAX_LINE;
+use crate::message::envelope::policy::{self, Policy, PolicyError};
 use crate::message::headers::{self, HEAD_SCAN_LEN, MessageError};
 use crate::message::input::InputError;
 use crate::message::spool::Spool;
 use crate::password::PasswordSource;
-use crate::settings::{self, Env, Mode, Settings, TlsUse};
+use crate::settings::{self, Env, Mode, Settings, SettingsError, TlsUse};
 use crate::smtp::error::Error;
 use crate::smtp::session::{Delivery, Then, Transaction};
 use crate::values::{QueuePolicy, Stage, TlsMode};
@@ -202,47 +203,11 @@ fn warn_long_lines(spool: &Spool) {
             n => format!("the first of {n} lines"),
         };
         eprintln!(
-            "mailsend: warning: line {} of the message is {} octets long, {all} over the 998 octets \
+            "mailsend: warning: line {} of the message is {} octets long, {all} over the {MAX_LINE} octets \
              RFC 5322 (2.1.1) allows; it is sent unchanged, but servers may break such lines or \
              refuse the message",
             first.number, first.len
         );
-    }
-}
-
-/// Apply aliases to a bare name, then qualify names still without `@` with maildomain (spec §2).
-fn expand_recipient(
-    settings: &Settings,
-    address: String,
-    out: &mut Vec<String>,
-) -> anyhow::Result<()> {
-    if address.contains('@') {
-        out.push(address);
-        return Ok(());
-    }
-    let alias = settings
-        .envelope
-        .aliases
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(&address))
-        .or_else(|| settings.envelope.aliases.get_key_value("default"))
-        .map(|(_, v)| v.clone());
-    if let Some(targets) = alias {
-        for target in envelope::parse_address_list(&targets)? {
-            out.push(qualify(settings, target));
-        }
-        return Ok(());
-    }
-    out.push(qualify(settings, address));
-    Ok(())
-}
-
-fn qualify(settings: &Settings, address: String) -> String {
-    match &settings.envelope.maildomain {
-        Some(domain) if !address.contains('@') && !address.is_empty() => {
-            format!("{address}@{domain}")
-        }
-        _ => address,
     }
 }
 
@@ -254,75 +219,14 @@ pub fn prepare(settings: &Settings, spool: &Spool) -> anyhow::Result<Prepared> {
     {
         return Err(MessageError::BareCrInHeaderSection.into());
     }
-    // Only the header fields the envelope uses are parsed (issue 10, point 13): recipients with -t,
-    // the sender when neither -f nor the account's `from` gives it.
-    let from_headers = envelope::header_envelope_for(
-        &block,
-        envelope::Wanted {
-            recipients: settings.envelope.read_recipients,
-            sender: settings.envelope.from.is_none(),
-        },
-    )?;
-
-    let mut given = Vec::new();
-    for arg in &settings.envelope.recipients {
-        given.extend(envelope::parse_address_list(arg)?);
-    }
-    let from_header_recipients = if settings.envelope.read_recipients {
-        from_headers.recipients.clone()
-    } else {
-        Vec::new()
-    };
-    let mut expanded = Vec::new();
-    for r in envelope::merge_recipients(&given, &from_header_recipients) {
-        expand_recipient(settings, r, &mut expanded)?;
-    }
-    let recipients = envelope::merge_recipients(&expanded, &[]);
-    if recipients.is_empty() {
-        // Issue 10, point 12: a user who gave -t is not told to use -t.
-        return Err(MessageError::NoRecipients {
-            read_recipients: settings.envelope.read_recipients,
-        }
-        .into());
-    }
-
-    let sender = match &settings.envelope.from {
-        Some(f) if f.is_empty() || f.trim() == "<>" => String::new(),
-        Some(f) => {
-            let mut list = envelope::parse_address_list(f)?;
-            if list.len() != 1 {
-                return Err(MessageError::SenderNotOne(f.clone()).into());
-            }
-            qualify(settings, list.remove(0))
-        }
-        None => match &from_headers.sender {
-            Some(s) => qualify(settings, s.clone()),
-            None => settings.envelope.default_sender.get()?,
-        },
-    };
-
-    let mut header = envelope::rewrite_header_block(
-        &block,
-        &Rewrite {
-            sender: &sender,
-            full_name: settings.envelope.full_name.as_deref(),
-            domain: &settings.envelope.default_domain,
-            add_from: settings.envelope.add_missing_from,
-            add_date: settings.envelope.add_missing_date,
-            add_message_id: settings.envelope.add_missing_message_id,
-        },
-    )?;
-    // Cron's `From: root (Cron Daemon)` must reach a smarthost that wants qualified addresses (issue 4).
-    if settings.envelope.qualify_headers
-        && let Some(domain) = settings.envelope.maildomain.as_deref()
-    {
-        header = envelope::qualify_header_addresses(&header, domain)?;
-    }
+    let decision = policy::decide(policy_of(settings), &block, &settings.envelope.recipients)
+        .map_err(policy_failure)?;
+    let header = decision.header(&block)?;
     let body_len = spool.len().saturating_sub(block.body_offset);
     let stats = spool.stats();
     let transaction = Transaction {
-        from: sender,
-        recipients,
+        from: decision.sender,
+        recipients: decision.recipients,
         size: header.len() as u64 + body_len,
         eight_bit: stats.eight_bit || !header.is_ascii(),
         body_type: settings.envelope.body_type,
@@ -335,6 +239,32 @@ pub fn prepare(settings: &Settings, spool: &Spool) -> anyhow::Result<Prepared> {
         header,
         body_offset: block.body_offset,
     })
+}
+
+/// The envelope settings as the policy reads them.
+fn policy_of(settings: &Settings) -> Policy<'_, SettingsError> {
+    let envelope = &settings.envelope;
+    Policy {
+        from: envelope.from.as_deref(),
+        read_recipients: envelope.read_recipients,
+        aliases: &envelope.aliases,
+        maildomain: envelope.maildomain.as_deref(),
+        default_sender: envelope.default_sender.get(),
+        full_name: envelope.full_name.as_deref(),
+        default_domain: &envelope.default_domain,
+        add_missing_from: envelope.add_missing_from,
+        add_missing_date: envelope.add_missing_date,
+        add_missing_message_id: envelope.add_missing_message_id,
+        qualify_headers: envelope.qualify_headers,
+    }
+}
+
+/// Each cause as its own typed error, for `exit::classify`.
+fn policy_failure(error: PolicyError<SettingsError>) -> anyhow::Error {
+    match error {
+        PolicyError::Message(e) => e.into(),
+        PolicyError::DefaultSender(e) => e.into(),
+    }
 }
 
 fn pretend(settings: &Settings, prepared: &Prepared, spool: &Spool) -> anyhow::Result<()> {

@@ -10,6 +10,7 @@ pub mod config;
 pub mod debug;
 pub mod dial;
 pub mod exit;
+pub mod lines;
 pub mod log;
 pub mod manpage;
 pub mod message;

@@ -270,11 +270,22 @@ fn load(cli: &Cli, env: &Env) -> anyhow::Result<Loaded> {
     })
 }
 
+/// Why --pretend names only the system file (spec §9).
+fn setgid_note(env: &Env) -> &'static str {
+    match env.setgid {
+        true => " (running setgid: -C and the user's own file are not read)",
+        false => "",
+    }
+}
+
 /// The first lines of --pretend: which file, which account, and why.
 fn note_file(l: &mut Layers, cli: &Cli, env: &Env, loaded: &Loaded) {
     let Some(path) = &loaded.path else {
         // Issue 10, point 19: --pretend says where it looked when it found nothing.
-        let user = config::user_file(env.xdg_config_home.as_deref(), env.home.as_deref());
+        let user = match env.setgid {
+            true => None,
+            false => config::user_file(env.xdg_config_home.as_deref(), env.home.as_deref()),
+        };
         let looked: Vec<String> = user
             .iter()
             .map(|p| p.as_path())
@@ -284,11 +295,11 @@ fn note_file(l: &mut Layers, cli: &Cli, env: &Env, loaded: &Loaded) {
         l.note(
             "config file",
             "none",
-            &format!("looked for {}", looked.join(" and ")),
+            &format!("looked for {}{}", looked.join(" and "), setgid_note(env)),
         );
         return;
     };
-    l.note("config file", path.display(), "");
+    l.note("config file", path.display(), setgid_note(env).trim_start());
     match &loaded.resolved.name {
         Some(name) => {
             let source = match cli.account {

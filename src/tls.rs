@@ -377,6 +377,27 @@ pub const NOT_TLS: &str = "the server did not answer with TLS";
 const TRUST_HINT: &str = "`mailsend --serverinfo` shows its SHA-256 fingerprint; \
                           --tls-fingerprint pins it; --tls-trust-file trusts the CA that signed it";
 
+/// Whether `e` refuses a certificate: the server's (not trusted, expired, another name, none at all)
+/// or ours (the server does not trust it, or wants one). Such a failure repeats until the trust
+/// set-up changes.
+pub fn is_certificate_error(e: &Error) -> bool {
+    use rustls::AlertDescription as A;
+    matches!(
+        e,
+        Error::InvalidCertificate(_)
+            | Error::NoCertificatesPresented
+            | Error::AlertReceived(
+                A::UnknownCA
+                    | A::CertificateRequired
+                    | A::BadCertificate
+                    | A::CertificateExpired
+                    | A::CertificateRevoked
+                    | A::CertificateUnknown
+                    | A::UnsupportedCertificate
+            )
+    )
+}
+
 /// A TLS failure as a user's sentence (spec §7: what failed, in one line).
 pub fn describe_error(e: &Error) -> String {
     const NO_VERSION: &str = "the server offered no TLS version we accept (TLS 1.2 or 1.3)";

@@ -7,13 +7,15 @@
 //! `From` address, or their `Resent-` forms. Argument and header recipients are merged without
 //! duplicates (RFC 5321 §2.4: the local part is case-sensitive, the domain is not).
 //!
-//! Submodules: `address` parses RFC 5322 address lists; `rewrite` builds the header section to
-//! send (Bcc removal, added From/Date/Message-ID).
+//! Submodules: `address` parses RFC 5322 address lists; `policy` decides the envelope of spec §2
+//! from the settings, these header fields and the argument recipients; `rewrite` builds the header
+//! section to send (Bcc removal, added From/Date/Message-ID).
 
 mod address;
+pub mod policy;
 mod rewrite;
 
-pub use address::{is_ascii_address, parse_address_list};
+pub use address::parse_address_list;
 pub use rewrite::{Additions, Rewrite, additions, qualify_header_addresses, rewrite_header_block};
 
 use std::borrow::Cow;

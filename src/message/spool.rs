@@ -1,10 +1,11 @@
 //! The input spool: the whole message is read before any connection is opened (spec §1; catalogue 43:
 //! a producer killed mid-stream, as cronie does, must never lead to a partial message on the wire).
 //!
-//! While spooling, every line end is normalised to CRLF (RFC 5321 §2.3.8: bare CR and bare LF are not
-//! line ends on the wire; catalogue 15, SMTP smuggling), so the spool length is the exact `SIZE=`
-//! (RFC 1870 §3) and later passes only ever see CRLF. The same pass counts 8-bit bytes (RFC 6152
-//! `BODY=8BITMIME`), NULs and lines over 998 octets (RFC 5321 §4.5.3.1.6, RFC 5322 §2.1.1).
+//! While spooling, every line end is normalised to CRLF by [`crate::lines::Splitter`] (RFC 5321
+//! §2.3.8: bare CR and bare LF are not line ends on the wire; catalogue 15, SMTP smuggling), the same
+//! rules the data encoder follows, so the spool length is the exact `SIZE=`
+//! (RFC 1870 §3) and later passes only ever see CRLF. The same pass notes 8-bit bytes (RFC 6152
+//! `BODY=8BITMIME`) and lines over 998 octets (RFC 5321 §4.5.3.1.6, RFC 5322 §2.1.1).
 //! Small inputs stay in memory; past [`MEMORY_LIMIT`] they go to an unlinked 0600 temporary file, and
 //! memory stays flat whatever the size. An input that is a regular file is already complete and is
 //! not copied at all: it is read twice instead, once to count and once to send ([`original`]).
@@ -13,21 +14,20 @@ mod original;
 
 use std::fs::{File, Permissions};
 use std::io::{self, Read, Write};
+use std::ops::ControlFlow;
 use std::os::fd::AsFd;
 use std::os::unix::fs::{FileExt, PermissionsExt};
 
 use original::Original;
 
-use crate::smtp::data::find_line_end;
+pub use crate::lines::LongLine;
+use crate::lines::{LineEnd, LineSink, Splitter};
 
 /// Inputs up to this many (normalised) bytes stay in memory; larger ones go to a temporary file.
 pub const MEMORY_LIMIT: usize = 1 << 20;
 
 /// Input is read in blocks of this size.
 const BLOCK: usize = 64 * 1024;
-
-/// The longest line RFC 5322 §2.1.1 allows, without its CRLF.
-const MAX_LINE: u64 = 998;
 
 /// Why spooling failed: reading the input, or writing the spool file, which is a local failure of
 /// this host and, when the disk is full, a temporary one (issue 10, point 15).
@@ -66,8 +66,6 @@ pub struct SpoolStats {
     pub len: u64,
     /// Some byte has the high bit set (RFC 6152).
     pub eight_bit: bool,
-    /// Some byte is NUL.
-    pub has_nul: bool,
     /// Number of lines longer than 998 octets, CRLF excluded.
     pub long_lines: u64,
     /// The first of them, for the warning every run prints (issue 10, point 18).
@@ -75,15 +73,6 @@ pub struct SpoolStats {
     /// Offset (in the normalised message) of the first bare CR, which became a line end. Inside the
     /// header section it is refused: a CR there splits a field (catalogue F40).
     pub first_bare_cr: Option<u64>,
-}
-
-/// A line over the 998 octets of RFC 5322 §2.1.1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LongLine {
-    /// Its number in the message as read, the first line being 1.
-    pub number: u64,
-    /// Its length in octets, line end excluded.
-    pub len: u64,
 }
 
 /// The normalised message, in memory or in an unlinked temporary file (deleted when dropped), or the
@@ -149,7 +138,7 @@ impl Spool {
         }
         Ok(Spool {
             store,
-            stats: norm.stats,
+            stats: norm.into_parts().0,
         })
     }
 
@@ -180,7 +169,7 @@ impl Spool {
         norm.finish(&mut out);
         Spool {
             store: Store::Memory(out),
-            stats: norm.stats,
+            stats: norm.into_parts().0,
         }
     }
 
@@ -289,23 +278,22 @@ impl Read for FileRange<'_> {
     }
 }
 
-/// The streaming CRLF normaliser. Its state carries a CR (or a line-start ".") across block
-/// boundaries, so the result does not depend on how the input was split.
+/// The spool's normaliser: [`Splitter`] decides where lines end (the same rules as the data
+/// encoder's), [`Spooled`] writes each as CRLF and gathers the statistics.
 struct Normaliser {
+    lines: Splitter,
+    spooled: Spooled,
+}
+
+/// What the spool keeps of the lines: the statistics, and the line-start "." of a terminal.
+struct Spooled {
     dot_ends: bool,
-    /// A CR was seen; whether it is bare depends on the next byte.
-    pending_cr: bool,
     /// A "." was seen at the start of a line; it is the terminator if the line ends right after it.
     pending_dot: bool,
-    /// The next byte starts a line.
-    line_start: bool,
     /// The terminator line was seen: everything after it is ignored.
     done: bool,
-    line_len: u64,
-    /// Line ends seen so far: the current line's number is one more.
-    lines: u64,
     stats: SpoolStats,
-    /// Line ends are recorded in [`Normaliser::crlf_ends`] while the normalised length stays within this.
+    /// Line ends are recorded in [`Spooled::crlf_ends`] while the normalised length stays within this.
     record_limit: u64,
     /// For each line end, in order, within `record_limit`: whether the input had CRLF there (two octets)
     /// rather than a lone CR or LF (one octet). This maps a normalised line start back to its input
@@ -313,135 +301,109 @@ struct Normaliser {
     crlf_ends: Vec<bool>,
 }
 
+/// [`Spooled`] writing one block's lines onto `out`.
+struct Writer<'a> {
+    spooled: &'a mut Spooled,
+    out: &'a mut Vec<u8>,
+}
+
 impl Normaliser {
     fn new(dot_ends: bool) -> Self {
         Normaliser {
-            dot_ends,
-            pending_cr: false,
-            pending_dot: false,
-            line_start: true,
-            done: false,
-            line_len: 0,
-            lines: 0,
-            stats: SpoolStats::default(),
-            record_limit: 0,
-            crlf_ends: Vec::new(),
+            lines: Splitter::new(),
+            spooled: Spooled {
+                dot_ends,
+                pending_dot: false,
+                done: false,
+                stats: SpoolStats::default(),
+                record_limit: 0,
+                crlf_ends: Vec::new(),
+            },
         }
+    }
+
+    /// A normaliser that records the kind of each line end within the first `limit` octets.
+    fn recording(limit: u64) -> Self {
+        let mut norm = Normaliser::new(false);
+        norm.spooled.record_limit = limit;
+        norm
     }
 
     /// Normalises `input` onto `out`; returns true once the terminating "." line was seen.
-    /// Runs of ordinary bytes are copied whole (the hot path for large messages: issue 6); only CR, LF
-    /// and a possible terminator "." go through the byte-by-byte state machine.
     fn feed(&mut self, input: &[u8], out: &mut Vec<u8>) -> bool {
-        let mut i = 0;
-        while i < input.len() && !self.done {
-            if !(self.pending_cr || self.pending_dot || (self.dot_ends && self.line_start)) {
-                let rest = &input[i..];
-                let run = find_line_end(rest).unwrap_or(rest.len());
-                if run > 0 {
-                    self.bytes(&rest[..run], out);
-                    i += run;
-                    continue;
-                }
+        if !self.spooled.done {
+            let mut writer = Writer {
+                spooled: &mut self.spooled,
+                out,
+            };
+            let _ = self.lines.feed(input, &mut writer);
+            // A terminal hands over the "." line with its line end as the last bytes of a read: the
+            // byte after a CR will not come before the user types more, so ".\r" ends the input now.
+            if self.spooled.pending_dot && self.lines.cr_pending() {
+                self.spooled.done = true;
             }
-            self.step(input[i], out);
-            i += 1;
         }
-        // Counted once per block rather than per line: every consumed byte is either in the output or
-        // one of CR, LF and a terminator ".", which are neither 8-bit nor NUL.
-        let consumed = &input[..i];
-        self.stats.eight_bit |= !self.stats.eight_bit && !consumed.is_ascii();
-        self.stats.has_nul |= !self.stats.has_nul && consumed.contains(&0);
-        self.done
+        self.spooled.done
     }
 
-    fn step(&mut self, b: u8, out: &mut Vec<u8>) {
-        if self.pending_cr {
-            self.pending_cr = false;
-            if b != b'\n' && self.stats.first_bare_cr.is_none() {
-                self.stats.first_bare_cr = Some(self.stats.len);
-            }
-            self.end_line(b == b'\n', out);
-            if b == b'\n' {
-                return;
-            }
-        }
-        if self.pending_dot {
-            self.pending_dot = false;
-            if b == b'\r' || b == b'\n' {
-                self.done = true;
-                return;
-            }
-            self.byte(b'.', out);
-        } else if self.dot_ends && self.line_start && b == b'.' {
-            self.pending_dot = true;
-            self.line_start = false;
-            return;
-        }
-        match b {
-            b'\r' => self.pending_cr = true,
-            b'\n' => self.end_line(false, out),
-            _ => self.byte(b, out),
-        }
-    }
-
-    /// A run of bytes that holds no CR or LF.
-    fn bytes(&mut self, run: &[u8], out: &mut Vec<u8>) {
-        out.extend_from_slice(run);
-        let n = run.len() as u64;
-        self.stats.len += n;
-        if self.line_len <= MAX_LINE && self.line_len + n > MAX_LINE {
-            self.stats.long_lines += 1;
-        }
-        self.line_len += n;
-        self.line_start = false;
-    }
-
-    /// End of input: a trailing CR is a line end. A trailing lone "." line is the terminator too.
+    /// End of input: a trailing CR is a line end. A trailing lone "." line is the terminator too. The
+    /// statistics are complete after this.
     fn finish(&mut self, out: &mut Vec<u8>) {
-        if self.pending_cr {
-            self.pending_cr = false;
-            if self.stats.first_bare_cr.is_none() {
-                self.stats.first_bare_cr = Some(self.stats.len);
-            }
-            self.end_line(false, out);
-        }
-        self.pending_dot = false;
-        // A last line without a line end is still a line (the data encoder ends it).
-        self.note_long_line();
-    }
-
-    /// Records the current line when it is the first one over [`MAX_LINE`].
-    fn note_long_line(&mut self) {
-        if self.line_len > MAX_LINE && self.stats.first_long_line.is_none() {
-            self.stats.first_long_line = Some(LongLine {
-                number: self.lines + 1,
-                len: self.line_len,
+        if !self.spooled.done {
+            self.lines.finish(&mut Writer {
+                spooled: &mut self.spooled,
+                out,
             });
         }
+        self.spooled.pending_dot = false;
+        self.spooled.stats.long_lines = self.lines.long_lines();
+        self.spooled.stats.first_long_line = self.lines.first_long_line();
     }
 
-    fn byte(&mut self, b: u8, out: &mut Vec<u8>) {
-        out.push(b);
-        self.stats.len += 1;
-        self.line_len += 1;
-        if self.line_len == MAX_LINE + 1 {
-            self.stats.long_lines += 1;
+    /// The statistics and the recorded line ends, after [`Normaliser::finish`].
+    fn into_parts(self) -> (SpoolStats, Vec<bool>) {
+        (self.spooled.stats, self.spooled.crlf_ends)
+    }
+}
+
+impl Writer<'_> {
+    fn write(&mut self, run: &[u8]) {
+        self.out.extend_from_slice(run);
+        let stats = &mut self.spooled.stats;
+        stats.len += run.len() as u64;
+        stats.eight_bit |= !stats.eight_bit && !run.is_ascii();
+    }
+}
+
+impl LineSink for Writer<'_> {
+    fn text(&mut self, run: &[u8], line_start: bool) -> ControlFlow<()> {
+        if self.spooled.pending_dot {
+            // The "." was the start of a longer line after all.
+            self.spooled.pending_dot = false;
+            self.write(b".");
+        } else if self.spooled.dot_ends && line_start && run == b"." {
+            self.spooled.pending_dot = true;
+            return ControlFlow::Continue(());
         }
-        self.line_start = false;
+        self.write(run);
+        ControlFlow::Continue(())
     }
 
-    /// A line end; `crlf` says whether the input had CRLF there (else a lone CR or LF).
-    fn end_line(&mut self, crlf: bool, out: &mut Vec<u8>) {
-        if self.stats.len + 2 <= self.record_limit {
-            self.crlf_ends.push(crlf);
+    fn line_end(&mut self, end: LineEnd) -> ControlFlow<()> {
+        let spooled = &mut *self.spooled;
+        if spooled.pending_dot {
+            spooled.done = true;
+            return ControlFlow::Break(());
         }
-        self.note_long_line();
-        out.extend_from_slice(b"\r\n");
-        self.stats.len += 2;
-        self.lines += 1;
-        self.line_len = 0;
-        self.line_start = true;
+        if end == LineEnd::Cr && spooled.stats.first_bare_cr.is_none() {
+            spooled.stats.first_bare_cr = Some(spooled.stats.len);
+        }
+        if spooled.stats.len + 2 <= spooled.record_limit {
+            spooled.crlf_ends.push(end == LineEnd::Crlf);
+        }
+        spooled.stats.len += 2;
+        self.out.extend_from_slice(b"\r\n");
+        ControlFlow::Continue(())
     }
 }
 
@@ -589,7 +551,7 @@ mod tests {
         input.extend_from_slice(b"\r\n");
         let s = spool(&input, false);
         let st = s.stats();
-        assert!(st.eight_bit && st.has_nul);
+        assert!(st.eight_bit);
         assert_eq!(st.long_lines, 1);
         assert_eq!(
             st.first_long_line,
@@ -605,7 +567,6 @@ mod tests {
             &SpoolStats {
                 len: 7,
                 eight_bit: false,
-                has_nul: false,
                 first_bare_cr: None,
                 long_lines: 0,
                 first_long_line: None,
@@ -695,22 +656,6 @@ mod tests {
                     proptest::prop_assert!(i > 0 && out[i - 1] == b'\r');
                 }
             }
-        }
-    }
-
-    proptest::proptest! {
-        /// The word-at-a-time search finds what a byte-by-byte one finds, near-misses included.
-        #[test]
-        fn line_end_search_is_exact(
-            input in proptest::collection::vec(proptest::sample::select(
-                b"\r\n\x0b\x0c\x0e\x09\x8a\x8d\x00\xffa".to_vec()), 0..40),
-            skip in 0usize..8,
-        ) {
-            let s = &input[skip.min(input.len())..];
-            proptest::prop_assert_eq!(
-                find_line_end(s),
-                s.iter().position(|&b| b == b'\r' || b == b'\n')
-            );
         }
     }
 

@@ -160,17 +160,21 @@ impl Runner<'_> {
         }
     }
 
-    /// Held entries go back to `queue/` when the configuration file changed since they were held.
+    /// Held entries go back to `queue/` for this run (spec §9: "retried on -q or when the config file
+    /// changes"): on a `-q` asked for by hand or by a timer, or when the configuration file changed since
+    /// they were held. The run after a send retries them only after a change, so a wrong password is
+    /// tried once per `-q`, never once per message sent. A hold by --queue-hold waits for
+    /// --queue-release, whatever the run or the file does.
     fn release_changed(&mut self) -> Result<(), QueueError> {
         for id in self.queue.ids(Dir::Hold)? {
             let Some(mut state) = self.load_or_fail(Dir::Hold, &id)? else {
                 continue;
             };
-            // A hold by --queue-hold waits for --queue-release, whatever the file does.
-            let changed = state.held.as_ref().is_none_or(|h| {
-                h.config != self.options.config_stamp && h.config != super::state::MANUAL_HOLD
+            let retry = state.held.as_ref().is_none_or(|h| {
+                h.config != super::state::MANUAL_HOLD
+                    && (self.options.ignore_backoff || h.config != self.options.config_stamp)
             });
-            if changed && let Some(_lock) = self.queue.lock(&id)? {
+            if retry && let Some(_lock) = self.queue.lock(&id)? {
                 state.held = None;
                 self.queue.relocate(Dir::Hold, Dir::Queue, &state)?;
                 self.events

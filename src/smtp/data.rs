@@ -6,31 +6,48 @@
 //! defeats SMTP smuggling (CVE-2023-51764/51765/51766, catalogue item 15): no `\n.\r\n` or `\r.\r\n`
 //! survives to be read as the end of data by a server that accepts bare line ends. The encoder is
 //! streaming, so a spooled 50 MB message goes through in chunks; any split of the input gives the same
-//! output. It works on runs between line ends rather than byte by byte, for speed.
+//! output. Where lines end is decided by [`crate::lines::Splitter`], the same state machine the
+//! spool uses; this module adds only the wire form (dot-stuffing, the terminator).
 //!
 //! An empty message sent with DATA is just the terminator `.\r\n`: RFC 5321 §4.1.1.4 ends the data with
 //! a line holding only `.`, the first CRLF of `<CRLF>.<CRLF>` being the end of the last data line, and
 //! an empty message has no data line (the DATA command's own CRLF precedes it). smtplib sends `\r\n.\r\n`
 //! for `''`, which adds an empty line to the message; we do not.
 
-/// The longest text line RFC 5321 §4.5.3.1.6 allows, CRLF excluded.
-pub const MAX_TEXT_LINE: u64 = 998;
+use std::ops::ControlFlow;
+
+use crate::lines::{LineEnd, LineSink, Splitter};
 
 /// Turns message bytes into the bytes on the wire, chunk by chunk.
 #[derive(Debug, Clone)]
 pub struct DataEncoder {
-    /// Double a leading dot and end with `.\r\n` (DATA); else normalise line ends only (BDAT, spool).
+    /// Double a leading dot and end with `.\r\n` (DATA); else normalise line ends only (BDAT).
     dot_stuffing: bool,
-    /// Nothing of the current line has been written yet (true at the start: a first line `.` is stuffed).
-    at_line_start: bool,
-    /// The last input byte was a CR whose line end is not written yet: the next byte tells whether the
-    /// input had CRLF or a bare CR, and both become one CRLF.
-    pending_cr: bool,
-    /// Octets in the current line so far, line end and stuffed dot excluded.
-    line_len: u64,
-    long_lines: u64,
-    longest_line: u64,
+    /// Where lines end, and how many are over 998 octets (the line-end rules live there).
+    lines: Splitter,
     finished: bool,
+}
+
+/// The wire form of the lines of one chunk: CRLF for every line end, a second `.` before a line
+/// starting with `.` when stuffing.
+struct Wire<'a> {
+    out: &'a mut Vec<u8>,
+    dot_stuffing: bool,
+}
+
+impl LineSink for Wire<'_> {
+    fn text(&mut self, run: &[u8], line_start: bool) -> ControlFlow<()> {
+        if line_start && self.dot_stuffing && run.first() == Some(&b'.') {
+            self.out.push(b'.');
+        }
+        self.out.extend_from_slice(run);
+        ControlFlow::Continue(())
+    }
+
+    fn line_end(&mut self, _: LineEnd) -> ControlFlow<()> {
+        self.out.extend_from_slice(b"\r\n");
+        ControlFlow::Continue(())
+    }
 }
 
 impl DataEncoder {
@@ -39,7 +56,8 @@ impl DataEncoder {
         DataEncoder::new(true)
     }
 
-    /// For BDAT (RFC 3030 §2: no stuffing, no terminator) and for the spool: CRLF normalisation only.
+    /// For BDAT (RFC 3030 §2: no stuffing, no terminator) and the queue's data files: CRLF
+    /// normalisation only.
     pub fn plain() -> DataEncoder {
         DataEncoder::new(false)
     }
@@ -47,11 +65,7 @@ impl DataEncoder {
     fn new(dot_stuffing: bool) -> DataEncoder {
         DataEncoder {
             dot_stuffing,
-            at_line_start: true,
-            pending_cr: false,
-            line_len: 0,
-            long_lines: 0,
-            longest_line: 0,
+            lines: Splitter::new(),
             finished: false,
         }
     }
@@ -59,39 +73,13 @@ impl DataEncoder {
     /// Encodes the next chunk of the message, appending to `out`. One encoder serves one message:
     /// nothing may be encoded after [`DataEncoder::finish`].
     pub fn encode(&mut self, input: &[u8], out: &mut Vec<u8>) {
-        let Some(&first) = input.first() else {
-            return;
+        out.reserve(input.len() + input.len() / 64);
+        let mut wire = Wire {
+            out,
+            dot_stuffing: self.dot_stuffing,
         };
-        let mut rest = input;
-        if self.pending_cr {
-            // A CR ended the previous chunk: CRLF if this one starts with LF, a bare CR otherwise.
-            self.pending_cr = false;
-            self.end_line(out);
-            if first == b'\n' {
-                rest = &rest[1..];
-            }
-        }
-        out.reserve(rest.len() + rest.len() / 64);
-        while let Some(&head) = rest.first() {
-            if self.at_line_start && head == b'.' && self.dot_stuffing {
-                out.push(b'.');
-            }
-            let Some(at) = find_line_end(rest) else {
-                self.add_text(rest, out);
-                return;
-            };
-            self.add_text(&rest[..at], out);
-            let after = &rest[at + 1..];
-            rest = match (rest[at], after.first()) {
-                (b'\r', None) => {
-                    self.pending_cr = true;
-                    return;
-                }
-                (b'\r', Some(b'\n')) => &after[1..],
-                _ => after,
-            };
-            self.end_line(out);
-        }
+        // The wire never stops a split.
+        let _ = self.lines.feed(input, &mut wire);
     }
 
     /// Ends the data: a last line without a line end gets CRLF, then the DATA form appends `.\r\n`.
@@ -102,9 +90,12 @@ impl DataEncoder {
             return;
         }
         self.finished = true;
-        if self.pending_cr || !self.at_line_start {
-            self.pending_cr = false;
-            self.end_line(out);
+        let mut wire = Wire {
+            out,
+            dot_stuffing: self.dot_stuffing,
+        };
+        if self.lines.finish(&mut wire) {
+            out.extend_from_slice(b"\r\n");
         }
         if self.dot_stuffing {
             out.extend_from_slice(b".\r\n");
@@ -114,64 +105,8 @@ impl DataEncoder {
     /// Lines longer than 998 octets (CRLF excluded, RFC 5321 §4.5.3.1.6) ended so far; the last line
     /// counts once [`DataEncoder::finish`] has ended it.
     pub fn long_lines(&self) -> u64 {
-        self.long_lines
+        self.lines.long_lines()
     }
-
-    /// The length of the longest line ended so far, CRLF and any stuffed dot excluded.
-    pub fn longest_line(&self) -> u64 {
-        self.longest_line
-    }
-
-    fn add_text(&mut self, text: &[u8], out: &mut Vec<u8>) {
-        if !text.is_empty() {
-            out.extend_from_slice(text);
-            self.line_len += text.len() as u64;
-            self.at_line_start = false;
-        }
-    }
-
-    fn end_line(&mut self, out: &mut Vec<u8>) {
-        out.extend_from_slice(b"\r\n");
-        if self.line_len > MAX_TEXT_LINE {
-            self.long_lines += 1;
-        }
-        self.longest_line = self.longest_line.max(self.line_len);
-        self.line_len = 0;
-        self.at_line_start = true;
-    }
-}
-
-/// Whether the data has any byte with the high bit set, which calls for `BODY=8BITMIME` (RFC 6152).
-pub fn is_eight_bit(data: &[u8]) -> bool {
-    !data.is_ascii()
-}
-
-/// The index of the first CR or LF, eight bytes at a time (SWAR): the encoder and the spool's normaliser spend most
-/// of their time looking for line ends, and a byte-by-byte search is several times slower on a 50 MB message
-/// (issue 6). A lane of `x ^ c` is zero exactly where `x` has byte `c`; `(v - 0x01…) & !v & 0x80…`
-/// flags zero lanes, and its lowest flag is always a true one (a borrow only runs upwards).
-pub fn find_line_end(s: &[u8]) -> Option<usize> {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
-    let zero_lanes = |v: u64| v.wrapping_sub(LO) & !v & HI;
-    let mut words = s.chunks_exact(8);
-    let mut base = 0;
-    for word in &mut words {
-        let mut lanes = [0u8; 8];
-        lanes.copy_from_slice(word);
-        let x = u64::from_le_bytes(lanes);
-        let hits =
-            zero_lanes(x ^ (LO * u64::from(b'\r'))) | zero_lanes(x ^ (LO * u64::from(b'\n')));
-        if hits != 0 {
-            return Some(base + (hits.trailing_zeros() / 8) as usize);
-        }
-        base += 8;
-    }
-    words
-        .remainder()
-        .iter()
-        .position(|&b| b == b'\r' || b == b'\n')
-        .map(|p| base + p)
 }
 
 #[cfg(test)]
@@ -332,17 +267,9 @@ mod tests {
             encoder.encode(chunk, &mut out);
         }
         // The stuffed dot is not counted, but the original one is: ".bbb…" is 999 octets.
-        assert_eq!((encoder.long_lines(), encoder.longest_line()), (1, 999));
+        assert_eq!(encoder.long_lines(), 1);
         encoder.finish(&mut out);
-        assert_eq!((encoder.long_lines(), encoder.longest_line()), (2, 1500));
-    }
-
-    #[test]
-    fn eight_bit() {
-        assert!(!is_eight_bit(b"plain ascii\r\n\x7f"));
-        assert!(is_eight_bit("caf\u{e9}".as_bytes()));
-        assert!(is_eight_bit(b"\x80"));
-        assert!(!is_eight_bit(b""));
+        assert_eq!(encoder.long_lines(), 2);
     }
 
     /// A byte-by-byte model of the rules, to check the fast encoder against.

@@ -113,8 +113,14 @@ pub enum Error {
         "the server sent data after its 220 reply to STARTTLS and before the TLS handshake (response injection attack); stopped"
     )]
     StartTlsInjection,
+    /// `certificate`: a certificate was refused, the server's or ours ([`crate::tls::is_certificate_error`]):
+    /// the trust set-up, not the moment (the queue holds such mail rather than retrying it).
     #[error("TLS error during {stage}: {message}")]
-    Tls { stage: Stage, message: String },
+    Tls {
+        stage: Stage,
+        message: String,
+        certificate: bool,
+    },
     /// The server answered the handshake with something that is not TLS. `implicit`: on a connection
     /// that starts with TLS (RFC 8314 §3), where the likely cause is a plaintext port, so the text says
     /// what to try.
@@ -205,6 +211,15 @@ impl Error {
         }
     }
 
+    /// A TLS failure, described for people and classified once.
+    pub(crate) fn tls(stage: Stage, e: &rustls::Error) -> Error {
+        Error::Tls {
+            stage,
+            message: crate::tls::describe_error(e),
+            certificate: crate::tls::is_certificate_error(e),
+        }
+    }
+
     pub(crate) fn io(stage: Stage, e: io::Error) -> Error {
         // Inside TLS a read can fail with a TLS alert (TLS 1.3 reports a refused client certificate only
         // after the handshake): that is a TLS failure (76), not a lost connection.
@@ -219,10 +234,7 @@ impl Error {
                         implicit: false,
                     }
                 }
-                _ => Error::Tls {
-                    stage,
-                    message: crate::tls::describe_error(tls_error),
-                },
+                _ => Error::tls(stage, tls_error),
             };
         }
         match e.kind() {

@@ -303,10 +303,8 @@ pub fn handshake(
     config: Arc<rustls::ClientConfig>,
     name: rustls::pki_types::ServerName<'static>,
 ) -> Result<TlsStream, Error> {
-    let conn = rustls::ClientConnection::new(config, name).map_err(|e| Error::Tls {
-        stage: Stage::TlsHandshake,
-        message: crate::tls::describe_error(&e),
-    })?;
+    let conn = rustls::ClientConnection::new(config, name)
+        .map_err(|e| Error::tls(Stage::TlsHandshake, &e))?;
     // The whole handshake is one wait for the server, bounded like a reply.
     stream
         .bound_reads(timeout)

@@ -5,6 +5,7 @@
 
 mod crash;
 mod entries;
+mod multiuser;
 mod sink;
 
 use std::path::PathBuf;

@@ -105,6 +105,9 @@ start_aiosmtpd() {
 # refused at RCPT. VRFY and EXPN are answered; messages up to 200 MB, 100 connections at once, every
 # message delivered at once. Its Received field names the protocol (esmtpsa = ESMTP + TLS + AUTH, utf8
 # prefix with SMTPUTF8), the login and the authenticator used.
+# Optional SED-EXPRESSIONs edit the filled-in configuration (the queue-flush benchmark's variants); each
+# must change a line, or the start fails. EXIM_QUEUE_RUNS is the daemon's queue-runner interval (default
+# 1m; empty: no queue runner).
 start_exim() {
 	local exim="$SERVERS_DIR/exim4/usr/sbin/exim4"
 	[ -x "$exim" ] || {
@@ -127,8 +130,18 @@ start_exim() {
 	sed -e "s|@EXIM@|$exim|g" -e "s|@DIR@|$EXIM_DIR|g" -e "s|@PORT@|$EXIM_PORT|g" \
 		-e "s|@TLS@|$TLS_DIR|g" -e "s|@USER@|$TEST_USER|g" -e "s|@PASSWORD@|$TEST_PASSWORD|g" \
 		"$INTEROP_DIR/exim.conf.in" >"$EXIM_DIR/exim.conf"
+	local expr runs=()
+	for expr in "$@"; do
+		sed -e "$expr" "$EXIM_DIR/exim.conf" >"$EXIM_DIR/exim.conf.new" || return 1
+		if cmp -s "$EXIM_DIR/exim.conf" "$EXIM_DIR/exim.conf.new"; then
+			echo "start_exim: sed '$expr' changed nothing in exim.conf.in"
+			return 1
+		fi
+		mv "$EXIM_DIR/exim.conf.new" "$EXIM_DIR/exim.conf"
+	done
 	chmod 644 "$EXIM_DIR/exim.conf"
-	setsid "$exim" -C "$EXIM_DIR/exim.conf" -bdf -q1m >"$EXIM_DIR/daemon.log" 2>&1 &
+	[ -n "${EXIM_QUEUE_RUNS-1m}" ] && runs=(-q"${EXIM_QUEUE_RUNS-1m}")
+	setsid "$exim" -C "$EXIM_DIR/exim.conf" -bdf "${runs[@]}" >"$EXIM_DIR/daemon.log" 2>&1 &
 	EXIM_PID=$!
 	track_pid "$EXIM_PID"
 	if ! { wait_tcp 127.0.0.1 "$EXIM_PORT" "$EXIM_PID" && wait_tcp ::1 "$EXIM_PORT" "$EXIM_PID"; }; then

@@ -10,6 +10,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
+use super::address::quoted_string;
+use crate::lines::MAX_LINE;
 use crate::message::headers::{HeaderBlock, MessageError, escaped};
 
 mod qualify;
@@ -41,9 +43,6 @@ pub struct Rewrite<'a> {
     pub add_date: bool,
     pub add_message_id: bool,
 }
-
-/// The longest header line RFC 5322 §2.1.1 allows, without CRLF.
-const MAX_LINE: usize = 998;
 
 /// RFC 2047 §2: a line holding encoded-words is at most 76 characters. 42 octets of UTF-8 give 56
 /// base64 characters, a 68-character word, which fits after `From: ` or a folding space.
@@ -123,15 +122,7 @@ fn from_value(sender: &str, full_name: Option<&str>) -> Result<String, MessageEr
     }
     let addr = format!("<{sender}>");
     if name.is_ascii() {
-        let mut q = String::from("\"");
-        for c in name.chars() {
-            if c == '"' || c == '\\' {
-                q.push('\\');
-            }
-            q.push(c);
-        }
-        q.push('"');
-        let value = format!("{q} {addr}");
+        let value = format!("{} {addr}", quoted_string(name));
         if "From: ".len() + value.len() > MAX_LINE {
             return Err(MessageError::FullNameTooLong(name.len()));
         }

@@ -164,8 +164,6 @@ fn utf8_addresses() {
     let e = env("From: Páolo <főo@bar.com>\r\nTo: Dinsdale\r\nSubject: Nudge nudge\r\n\r\n");
     assert_eq!(e.sender.as_deref(), Some("főo@bar.com"));
     assert_eq!(e.recipients, ["Dinsdale"]);
-    assert!(!is_ascii_address("főo@bar.com"));
-    assert!(is_ascii_address("Dinsdale"));
     // 8-bit bytes that are not UTF-8: fine in a display name, refused in an address.
     let ok = scan(b"To: Caf\xe9 <a@x>\r\n\r\n").expect("scan");
     assert_eq!(header_envelope(&ok).expect("envelope").recipients, ["a@x"]);

@@ -26,7 +26,7 @@ pub(super) struct Original {
     raw_len: u64,
     /// The first [`HEAD_SCAN_LEN`] octets of the normalised message.
     head: Vec<u8>,
-    /// One flag per line end within `head` (see [`Normaliser::crlf_ends`]).
+    /// One flag per line end within `head` (see `Spooled::crlf_ends`).
     crlf_ends: Vec<bool>,
 }
 
@@ -36,8 +36,7 @@ impl Original {
     pub(super) fn scan(file: File) -> io::Result<(Original, SpoolStats)> {
         let start = (&file).stream_position()?;
         let head_len = HEAD_SCAN_LEN as u64;
-        let mut norm = Normaliser::new(false);
-        norm.record_limit = head_len;
+        let mut norm = Normaliser::recording(head_len);
         let mut head = Vec::new();
         let mut raw_len = 0u64;
         let mut block = vec![0u8; BLOCK];
@@ -57,14 +56,15 @@ impl Original {
         out.clear();
         norm.finish(&mut out);
         keep_head(&mut head, &out);
+        let (stats, crlf_ends) = norm.into_parts();
         let original = Original {
             file,
             start,
             raw_len,
             head,
-            crlf_ends: norm.crlf_ends,
+            crlf_ends,
         };
-        Ok((original, norm.stats))
+        Ok((original, stats))
     }
 
     /// The first `max` normalised octets; from memory unless more than the kept head is asked for.

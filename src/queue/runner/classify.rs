@@ -55,8 +55,7 @@ fn configuration_error(error: &Error) -> bool {
         | Error::Policy(_)
         | Error::NotOffered(_) => true,
         Error::Resolve { definite, .. } => *definite,
-        // rustls's refusals of the server's certificate all name it (tls::describe_error).
-        Error::Tls { message, .. } => message.contains("certificate"),
+        Error::Tls { certificate, .. } => *certificate,
         Error::Rejected { reply, .. } | Error::Greeting(reply) => is_configuration(reply),
         _ => false,
     }
@@ -87,14 +86,10 @@ mod tests {
             stage: Stage::Mail,
             reply: Reply::new(550, "5.7.30 Basic authentication is disabled"),
         }));
-        assert!(verdict(Error::Tls {
-            stage: Stage::TlsHandshake,
-            message: "the certificate has expired".into(),
-        }));
-        assert!(!verdict(Error::Tls {
-            stage: Stage::TlsHandshake,
-            message: "the server aborted the TLS handshake".into(),
-        }));
+        let expired = rustls::Error::InvalidCertificate(rustls::CertificateError::Expired);
+        assert!(verdict(Error::tls(Stage::TlsHandshake, &expired)));
+        let aborted = rustls::Error::AlertReceived(rustls::AlertDescription::HandshakeFailure);
+        assert!(!verdict(Error::tls(Stage::TlsHandshake, &aborted)));
         assert!(!verdict(Error::Connect {
             target: "h:25".into(),
             source: std::io::ErrorKind::ConnectionRefused.into(),

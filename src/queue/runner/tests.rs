@@ -323,7 +323,7 @@ fn the_first_connection_failure_ends_the_run() {
 /// Issue 12, test 4 (half): 535 holds every entry of the account, with no notice; a changed
 /// configuration releases them.
 #[test]
-fn an_auth_refusal_holds_without_a_notice_until_the_config_changes() {
+fn an_auth_refusal_holds_without_a_notice_until_q_or_a_config_change() {
     let (_dir, queue) = queue(NOW);
     enqueue(&queue, "alice@example.org", &["b@x"]);
     enqueue(&queue, "alice@example.org", &["c@x"]);
@@ -342,10 +342,27 @@ fn an_auth_refusal_holds_without_a_notice_until_the_config_changes() {
     assert_eq!(kinds(&events), [EventKind::Held, EventKind::Held]);
     assert_eq!(queue.ids(Dir::Hold).expect("listed").len(), 2);
     assert!(queue.is_empty().expect("listed"));
-    // The same configuration: still held, nothing dialled.
-    let (_, events) = run(&queue, &mut routes, options());
+    // The run after a send, the same configuration: still held, nothing dialled.
+    let after_send = Options {
+        ignore_backoff: false,
+        ..options()
+    };
+    let (_, events) = run(&queue, &mut routes, after_send);
     assert!(events.is_empty(), "{events:?}");
     assert_eq!(routes.dialled, 1);
+    // `-q`, the same configuration: tried again once for the group, held again, no notice.
+    routes.dials.push_back(Dial::Fail(denied));
+    let (_, events) = run(&queue, &mut routes, options());
+    assert_eq!(
+        kinds(&events),
+        [
+            EventKind::Released,
+            EventKind::Released,
+            EventKind::Held,
+            EventKind::Held
+        ]
+    );
+    assert_eq!(routes.dialled, 2);
     // A changed file: released and delivered.
     let mut steps = transaction("alice@example.org", &[("b@x", "250 ok")], "250 a");
     steps.extend(transaction(

@@ -11,6 +11,7 @@ use std::io::{self, Read};
 
 use super::mail::{Delivery, Envelope, Transaction};
 use super::{Link, Session};
+use crate::lines::MAX_LINE;
 use crate::smtp::command::Command;
 use crate::smtp::data::DataEncoder;
 use crate::smtp::error::{Error, Partial, Refusal, Stage};
@@ -533,8 +534,8 @@ impl Session {
     fn note_long_lines(&mut self, encoder: &DataEncoder) {
         if encoder.long_lines() > 0 {
             let text = format!(
-                "{} line(s) longer than 998 octets sent unchanged (RFC 5321 §4.5.3.1.6); the server may \
-                 refuse them",
+                "{} line(s) longer than {MAX_LINE} octets sent unchanged (RFC 5321 §4.5.3.1.6); the \
+                 server may refuse them",
                 encoder.long_lines()
             );
             self.trace.note("note", &text);

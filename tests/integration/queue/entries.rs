@@ -173,7 +173,7 @@ fn a_full_disk_while_queueing_is_75_with_nothing_left() {
 /// Issue 12, test 4: 535 holds the entry with no notice; it is released when the configuration file
 /// changes, and delivered.
 #[test]
-fn an_auth_refusal_holds_until_the_configuration_changes() {
+fn an_auth_refusal_holds_until_q_or_a_configuration_change() {
     let user = User::new();
     let config = user.home.path().join(".config/mailsend/config.toml");
     let write = |password: &str| {
@@ -206,10 +206,14 @@ fn an_auth_refusal_holds_until_the_configuration_changes() {
         String::from_utf8_lossy(&listing.stdout).contains("! "),
         "{listing:?}"
     );
-    // The same file: still held, no connection.
-    let idle = Sink::start();
-    user.run_queue(&idle.host(), &[]);
-    assert_eq!(idle.connections(), 0);
+    // The same file: `-q` tries again (spec §9: "retried on -q"), one connection for the group, and
+    // the entry is held again, still without a notice.
+    let server = Server::start(Script::new().auth(AuthCheck::new("u", "right")));
+    let again = user.run_queue(&server.host_arg(), &[]);
+    let transcript = server.finish();
+    assert!(stderr(&again).contains("held"), "{}", stderr(&again));
+    assert!(transcript.data.is_empty());
+    assert_eq!(user.names("hold").len(), 1);
     write("right, fixed");
     std::fs::write(
         &config,
