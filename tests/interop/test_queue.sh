@@ -364,7 +364,7 @@ if start_server "queue: setup" prepare_exim; then
 	check "queue: -odq queues $COUNT messages while Exim is down; -bp lists them" t_odq
 	check "queue: -q while Exim is down exits 75, every entry stays with the reason" t_run_while_down
 	check "queue: on-failure send with Exim down exits 0, one line naming the queue ID" t_on_failure_down
-	if start_server exim start_exim "$EXIM_PORT"; then
+	if EXIM_LISTEN_PORT="$EXIM_PORT" start_server exim start_exim; then
 		check "queue: -q flushes into Exim (STARTTLS + AUTH), byte-exact, once, one connection" t_flush
 		check "queue: after the flush -bp says the queue is empty, no file left" t_flushed_queue_empty
 		check "queue: a second -q sends nothing more" t_second_run
