@@ -87,7 +87,7 @@ fn send(
     let policy = settings.queue.policy;
     if policy == QueuePolicy::Always {
         let mut data = prepared.reader(spool).map_err(InputError::Spooled)?;
-        queueing::enqueue(settings, tx, &tx.recipients, &mut data)
+        queueing::enqueue(settings, tx, None, &mut data)
             .map_err(|e| queueing::not_queued(e, "not tried: queue = \"always\" or -odq"))?;
         return Ok(Outcome::Done);
     }
@@ -97,11 +97,11 @@ fn send(
         && let Some(owed) = queueing::owed(&result, tx)
     {
         let mut data = prepared.reader(spool).map_err(InputError::Spooled)?;
-        let id = queueing::enqueue(settings, tx, &owed.recipients, &mut data)
+        let id = queueing::enqueue(settings, tx, Some(&owed), &mut data)
             .map_err(|e| queueing::not_queued(e, &owed.reason))?;
         eprintln!(
             "mailsend: queued as {id} for {}: {}",
-            shown_list(&owed.recipients),
+            shown_list(&owed.addresses()),
             owed.reason
         );
         for (rcpt, reply) in &owed.refused {

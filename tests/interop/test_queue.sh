@@ -151,7 +151,7 @@ t_run_while_down() {
 }
 
 # queue = "on-failure": a send that finds the smarthost down exits 0 with ONE line on stderr naming the
-# queue ID and the reason (spec §9).
+# queue ID and the reason (spec §9); the entry records that attempt and its reason, which -bp shows.
 t_on_failure_down() {
 	local id
 	enqueue "$B" onfailure-00001 0 -f "$SENDER" bob@example.org <"$B/msgs/onfailure-00001.eml"
@@ -165,6 +165,7 @@ t_on_failure_down() {
 	}
 	bp "$B"
 	assert_grep "^$id +[0-9]+ .* $SENDER$" "$T/bp" "-bp"
+	assert_grep "\(cannot connect to 127\.0\.0\.1:$EXIM_PORT: Connection refused" "$T/bp" "-bp"
 	no_secret "$B"
 }
 

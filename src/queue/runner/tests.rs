@@ -75,6 +75,7 @@ fn enqueue(queue: &Queue, sender: &str, recipients: &[&str]) -> Id {
         sender: sender.into(),
         params: Default::default(),
         recipients: recipients.iter().map(|r| r.to_string()).collect(),
+        tried: Vec::new(),
     };
     queue.enqueue(&draft, &mut &BODY[..]).expect("queued")
 }
