@@ -216,13 +216,17 @@ t_second_run() {
 	verify "$(exim_maildir alice)" "$A/msgs" exim
 }
 
-# The entry the on-failure send queued goes out once with the next -q, and only once.
+# The entry the on-failure send queued (the dot-lines body) goes out once with the next -q, and only once;
+# this Exim offers no CHUNKING, so it goes with DATA, dot-stuffed (RFC 5321 §4.5.2), where the flush
+# above went with BDAT (RFC 3030).
 t_on_failure_flush() {
 	local maildir
 	maildir="$(exim_maildir bob)"
 	ms 0 -C "$B/config.toml" -q
 	wait_files "$maildir" 1
 	verify "$maildir" "$B/msgs" exim
+	assert_grep ' <= ' "$EXIM_DIR/log/mainlog" "Exim's main log"
+	assert_no_grep ' <= .* K S=' "$EXIM_DIR/log/mainlog" "Exim's main log (K: received with CHUNKING)"
 	queue_is_empty "$B"
 	ms 0 -C "$B/config.toml" -q
 	sleep 0.5
@@ -369,7 +373,12 @@ if start_server "queue: setup" prepare_exim; then
 		check "queue: -q flushes into Exim (STARTTLS + AUTH), byte-exact, once, one connection" t_flush
 		check "queue: after the flush -bp says the queue is empty, no file left" t_flushed_queue_empty
 		check "queue: a second -q sends nothing more" t_second_run
-		check "queue: the on-failure entry is delivered by -q exactly once" t_on_failure_flush
+		stop_server "$EXIM_PID"
+	fi
+	if EXIM_LISTEN_PORT="$EXIM_PORT" start_server "exim without CHUNKING" start_exim \
+		's/^chunking_advertise_hosts = \*$/chunking_advertise_hosts =/'; then
+		check "queue: the on-failure entry is delivered by -q exactly once (DATA, dot-stuffed)" \
+			t_on_failure_flush
 	fi
 fi
 
