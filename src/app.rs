@@ -87,7 +87,7 @@ fn send(
     let policy = settings.queue.policy;
     if policy == QueuePolicy::Always {
         let mut data = prepared.reader(spool).map_err(InputError::Spooled)?;
-        queueing::enqueue(settings, tx, &tx.recipients, &mut data)
+        queueing::enqueue(settings, tx, None, &mut data)
             .map_err(|e| queueing::not_queued(e, "not tried: queue = \"always\" or -odq"))?;
         return Ok(Outcome::Done);
     }
@@ -97,11 +97,11 @@ fn send(
         && let Some(owed) = queueing::owed(&result, tx)
     {
         let mut data = prepared.reader(spool).map_err(InputError::Spooled)?;
-        let id = queueing::enqueue(settings, tx, &owed.recipients, &mut data)
+        let id = queueing::enqueue(settings, tx, Some(&owed), &mut data)
             .map_err(|e| queueing::not_queued(e, &owed.reason))?;
         eprintln!(
             "mailsend: queued as {id} for {}: {}",
-            shown_list(&owed.recipients),
+            shown_list(&owed.addresses()),
             owed.reason
         );
         for (rcpt, reply) in &owed.refused {
@@ -392,6 +392,11 @@ fn shown_list(addresses: &[String]) -> String {
         .join(", ")
 }
 
+/// The recipients the server took the message for, without its replies.
+fn recipients(delivered: &[crate::smtp::error::Acceptance]) -> Vec<String> {
+    delivered.iter().map(|(r, _)| r.clone()).collect()
+}
+
 /// Add to an engine error which recipients did and did not get the message (spec §7).
 fn explain(error: Error, tx: &Transaction) -> anyhow::Error {
     let list = shown_list;
@@ -405,7 +410,7 @@ fn explain(error: Error, tx: &Transaction) -> anyhow::Error {
             if !partial.delivered.is_empty() {
                 notes.push(format!(
                     "the message was delivered to {}",
-                    list(&partial.delivered)
+                    list(&recipients(&partial.delivered))
                 ));
             }
             for (rcpt, reply) in &partial.refused {
@@ -438,7 +443,7 @@ fn report(delivery: &Delivery) -> Outcome {
     let _ = writeln!(
         err,
         "mailsend: the message was delivered to {}",
-        shown_list(&delivery.delivered)
+        shown_list(&recipients(&delivery.delivered))
     );
     Outcome::refusals(&delivery.refused)
 }

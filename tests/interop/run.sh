@@ -2,7 +2,8 @@
 # Runs mailsend's interop tests against real servers and prints `interop: N passed, M failed`.
 #
 # usage: tests/interop/run.sh [GROUP...]     GROUP: core (plain SMTP), tls (TLS, AUTH and the debugging
-#   toolkit), lmtp, load (100 MB messages, 500 sequential and 20 concurrent sends; about a minute)
+#   toolkit), lmtp, queue (the queue flushed into Exim and Dovecot LMTP), load (100 MB messages, 500
+#   sequential and 20 concurrent sends; about a minute)
 #   Groups may also come from INTEROP_GROUPS="core tls"; the default is all of them.
 #   MAILSEND=path/to/binary (default ./target/debug/mailsend); INTEROP_KEEP=1 keeps the work directories.
 # Needs scripts/install-test-deps.sh to have run; Exim and Dovecot need root.
@@ -10,13 +11,13 @@ set -uo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 1
 if [ "$#" -gt 0 ]; then INTEROP_GROUPS="$*"; fi
-export INTEROP_GROUPS="${INTEROP_GROUPS:-core tls lmtp load}"
+export INTEROP_GROUPS="${INTEROP_GROUPS:-core tls lmtp queue load}"
 export MAILSEND="${MAILSEND:-target/debug/mailsend}"
 case "$MAILSEND" in /*) ;; *) MAILSEND="$PWD/$MAILSEND" ;; esac
 
 for g in ${INTEROP_GROUPS//,/ }; do
-	case "$g" in core | tls | lmtp | load) ;; *)
-		echo "run.sh: unknown group '$g' (core, tls, lmtp, load)" >&2
+	case "$g" in core | tls | lmtp | queue | load) ;; *)
+		echo "run.sh: unknown group '$g' (core, tls, lmtp, queue, load)" >&2
 		exit 64
 		;;
 	esac
@@ -33,7 +34,7 @@ if [ ! -x "$MAILSEND" ]; then
 	exit 1
 fi
 
-for t in test_smtp_sink test_aiosmtpd test_exim test_exim_debug test_dovecot test_load; do
+for t in test_smtp_sink test_aiosmtpd test_exim test_exim_debug test_dovecot test_queue test_load; do
 	before="$(grep -c '^FAIL' "$INTEROP_RESULTS")"
 	bash "tests/interop/$t.sh"
 	rc=$?

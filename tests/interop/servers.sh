@@ -97,13 +97,15 @@ start_aiosmtpd() {
 	fi
 }
 
-# start_exim: Exim 4.96 on 127.0.0.1 and ::1 port $EXIM_PORT; STARTTLS with the make_certs chain; AUTH
-# PLAIN, LOGIN and CRAM-MD5 for $TEST_USER/$TEST_PASSWORD, offered only after TLS; SMTPUTF8, CHUNKING,
-# PIPELINING. Local users alice, bob and jösé (stored as jose) @example.org get Maildirs under
-# $EXIM_DIR/mail/USER/Maildir; team@example.org is an alias for alice and bob (for EXPN); anyone else is
-# refused at RCPT. VRFY and EXPN are answered; messages up to 200 MB, 100 connections at once, every
-# message delivered at once. Its Received field names the protocol (esmtpsa = ESMTP + TLS + AUTH, utf8
-# prefix with SMTPUTF8), the login and the authenticator used.
+# start_exim [SED-EXPRESSION...]: Exim 4.96 on 127.0.0.1 and ::1 port $EXIM_PORT, which is
+# $EXIM_LISTEN_PORT when set (the queue group points mailsend at it while nothing listens there yet),
+# else a free one; STARTTLS with the make_certs chain; AUTH PLAIN, LOGIN and CRAM-MD5 for
+# $TEST_USER/$TEST_PASSWORD, offered only after TLS; SMTPUTF8, CHUNKING, PIPELINING. Local users alice,
+# bob and jösé (stored as jose) @example.org get Maildirs under $EXIM_DIR/mail/USER/Maildir;
+# team@example.org is an alias for alice and bob (for EXPN); anyone else is refused at RCPT. VRFY and
+# EXPN are answered; messages up to 200 MB, 100 connections at once, every message delivered at once.
+# Its Received field names the protocol (esmtpsa = ESMTP + TLS + AUTH, utf8 prefix with SMTPUTF8), the
+# login and the authenticator used.
 # Optional SED-EXPRESSIONs edit the filled-in configuration (the queue-flush benchmark's variants); each
 # must change a line, or the start fails. EXIM_QUEUE_RUNS is the daemon's queue-runner interval (default
 # 1m; empty: no queue runner).
@@ -118,7 +120,7 @@ start_exim() {
 		return 1
 	}
 	make_certs || return 1
-	EXIM_PORT="$(free_port)" || return 1
+	EXIM_PORT="${EXIM_LISTEN_PORT:-$(free_port)}" || return 1
 	EXIM_DIR="$(mktemp -d "$WORK/exim.XXXXXX")" && chmod 755 "$EXIM_DIR" || return 1
 	mkdir -p "$EXIM_DIR/spool" "$EXIM_DIR/log" "$EXIM_DIR/mail"
 	chown Debian-exim:Debian-exim "$EXIM_DIR/spool" "$EXIM_DIR/log" "$EXIM_DIR/mail" || return 1

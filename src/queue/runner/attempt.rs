@@ -15,7 +15,7 @@ use crate::queue::hooks;
 use crate::queue::id::Id;
 use crate::queue::state::{RcptState, State};
 use crate::queue::store::{Dir, EntryLock};
-use crate::smtp::error::{Error, Refusal};
+use crate::smtp::error::{Acceptance, Error, Refusal};
 use crate::smtp::reply::Code;
 use crate::smtp::session::{Delivery, Message};
 
@@ -89,8 +89,7 @@ impl Run<'_> {
         let now = self.queue.clock.now();
         match result {
             Ok(delivery) => {
-                let reply = delivery.reply.to_string();
-                self.sent(state, &delivery.delivered, &reply);
+                self.sent(state, &delivery.delivered);
                 match delivery.refused.is_empty() {
                     true => Verdict::Delivered,
                     false => {
@@ -104,7 +103,7 @@ impl Run<'_> {
                 Verdict::Refused
             }
             Err(Error::UnknownOutcome { cause, partial }) => {
-                self.sent(state, &partial.delivered, "250 (LMTP)");
+                self.sent(state, &partial.delivered);
                 self.refused(state, &partial.refused, now);
                 let why = format!("{MAY_BE_TWICE}: {cause}");
                 defer(state, &partial.unknown, &why, now);
@@ -144,19 +143,29 @@ impl Run<'_> {
         }
     }
 
-    fn sent(&self, state: &mut State, addresses: &[String], reply: &str) {
-        if addresses.is_empty() {
-            return;
-        }
+    /// The recipients the server took the message for, each recording the reply that took it: over
+    /// LMTP its own (RFC 2033 §4.2), not the transaction's last, which may be another recipient's
+    /// refusal. One event per distinct reply, so an SMTP transaction is one log line.
+    fn sent(&self, state: &mut State, accepted: &[Acceptance]) {
         for r in &mut state.recipients {
-            if r.state == RcptState::Pending && addresses.contains(&r.address) {
+            let reply = accepted.iter().find(|(a, _)| *a == r.address);
+            if let (RcptState::Pending, Some((_, reply))) = (r.state, reply) {
                 r.state = RcptState::Sent;
-                r.last_reply = Some(reply.to_owned());
+                r.last_reply = Some(reply.to_string());
             }
         }
-        let event =
-            Event::for_recipients(state, EventKind::Delivered, addresses.to_vec(), Some(reply));
-        self.record(event);
+        let mut by_reply: Vec<(String, Vec<String>)> = Vec::new();
+        for (address, reply) in accepted {
+            let text = reply.to_string();
+            match by_reply.iter_mut().find(|(t, _)| *t == text) {
+                Some((_, addresses)) => addresses.push(address.clone()),
+                None => by_reply.push((text, vec![address.clone()])),
+            }
+        }
+        for (text, addresses) in by_reply {
+            let event = Event::for_recipients(state, EventKind::Delivered, addresses, Some(&text));
+            self.record(event);
+        }
     }
 
     /// Refused recipients: a 5xx fails that recipient only, a 4xx defers it.

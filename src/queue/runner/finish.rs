@@ -97,6 +97,7 @@ impl Run<'_> {
             sender: String::new(),
             params: Parameters::default(),
             recipients: vec![state.sender.clone()],
+            tried: Vec::new(),
         };
         self.queue.enqueue_as(&id, &draft, &mut bytes.as_slice())?;
         let event = Event::for_recipients(

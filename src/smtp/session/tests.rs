@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use super::*;
-use crate::smtp::error::Refusal;
+use crate::smtp::error::{Acceptance, Refusal};
 use crate::smtp::script::{Script, Step, client, server};
 
 #[test]
@@ -79,6 +79,10 @@ pub(super) fn tx(from: &str, to: &[&str], body: &[u8]) -> Transaction {
 }
 
 pub(super) fn refusal(rcpt: &str, code: u16, text: &str) -> Refusal {
+    (rcpt.to_string(), Reply::new(code, text))
+}
+
+pub(super) fn accepted(rcpt: &str, code: u16, text: &str) -> Acceptance {
     (rcpt.to_string(), Reply::new(code, text))
 }
 
@@ -202,17 +206,17 @@ fn three_messages_over_one_session() {
         script.assert_done();
         let expected = [
             Delivery {
-                delivered: vec!["bob@example.org".into()],
+                delivered: vec![accepted("bob@example.org", 250, "2.0.0 queued as A1")],
                 refused: vec![],
                 reply: Reply::new(250, "2.0.0 queued as A1"),
             },
             Delivery {
-                delivered: vec!["dave@example.org".into()],
+                delivered: vec![accepted("dave@example.org", 250, "2.0.0 queued as A2")],
                 refused: vec![refusal("carol@example.org", 550, "5.1.1 no such user")],
                 reply: Reply::new(250, "2.0.0 queued as A2"),
             },
             Delivery {
-                delivered: vec!["erin@example.org".into()],
+                delivered: vec![accepted("erin@example.org", 250, "2.0.0 queued as A3")],
                 refused: vec![],
                 reply: Reply::new(250, "2.0.0 queued as A3"),
             },
@@ -241,7 +245,10 @@ fn plain_dialogue_bytes() {
         &mut body,
         Then::Quit,
     );
-    assert_eq!(sent.expect("delivered").delivered, ["b@example.org"]);
+    assert_eq!(
+        sent.expect("delivered").delivered,
+        [accepted("b@example.org", 250, "queued")]
+    );
     session.quit();
     script.assert_done();
     assert_eq!(
@@ -284,7 +291,10 @@ fn refused_transaction_is_reset_and_the_next_one_goes() {
         );
         assert!(session.is_ready(), "{mode:?}");
         let second = session.send(&t, &mut &b"x\r\n"[..], Then::Quit);
-        assert_eq!(second.expect("delivered").delivered, ["b@example.org"]);
+        assert_eq!(
+            second.expect("delivered").delivered,
+            [accepted("b@example.org", 250, "queued")]
+        );
         session.quit();
         script.assert_done();
     }
@@ -317,7 +327,11 @@ fn lmtp_reports_each_recipient() {
     let delivery = session
         .send(&t, &mut &b"x\r\n"[..], Then::Quit)
         .expect("one delivered");
-    assert_eq!(delivery.delivered, ["b@example.org"]);
+    // Each recipient's own reply (RFC 2033 §4.2), not the last of the transaction.
+    assert_eq!(
+        delivery.delivered,
+        [accepted("b@example.org", 250, "2.0.0 b delivered")]
+    );
     assert_eq!(
         delivery.refused,
         [refusal("c@example.org", 452, "4.2.2 c over quota")]

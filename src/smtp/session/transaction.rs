@@ -272,9 +272,11 @@ impl Session {
             };
             self.note_final_reply(&reply);
             match (reply.is_positive(), self.opts.lmtp) {
-                (true, true) => delivered.push(accepted[i].clone()),
+                (true, true) => delivered.push((accepted[i].clone(), reply.clone())),
                 // SMTP: one 250 for the message, so for every accepted recipient.
-                (true, false) => delivered.extend(accepted.iter().cloned()),
+                (true, false) => {
+                    delivered.extend(accepted.iter().map(|a| (a.clone(), reply.clone())))
+                }
                 (false, true) => refused.push((accepted[i].clone(), reply.clone())),
                 (false, false) => {
                     let stage = Stage::FinalReply;

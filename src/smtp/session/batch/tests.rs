@@ -8,7 +8,9 @@
 
 use std::collections::VecDeque;
 
-use super::super::tests::{Exchange, Mode, open, refusal, three_exchanges, transaction_steps, tx};
+use super::super::tests::{
+    Exchange, Mode, accepted, open, refusal, three_exchanges, transaction_steps, tx,
+};
 use super::*;
 use crate::smtp::error::Error;
 use crate::smtp::reply::Reply;
@@ -158,10 +160,11 @@ fn run(mode: Mode, lmtp: bool, xs: &[Exchange], steps: Vec<Step>) -> (Recorded, 
 
 fn delivered(to: &[&str], refused: Vec<crate::smtp::error::Refusal>, reply: &str) -> Delivery {
     let (code, text) = reply.split_at(3);
+    let reply = Reply::new(code.parse().expect("code"), &text[1..]);
     Delivery {
-        delivered: to.iter().map(|r| r.to_string()).collect(),
+        delivered: to.iter().map(|r| (r.to_string(), reply.clone())).collect(),
         refused,
-        reply: Reply::new(code.parse().expect("code"), &text[1..]),
+        reply,
     }
 }
 
@@ -384,14 +387,18 @@ fn lmtp_in_a_batch() {
         script.assert_done();
         let results = batch.results();
         let first = results[0].as_ref().expect("one delivered");
-        assert_eq!(first.delivered, ["b@example.org"], "{mode:?}");
+        assert_eq!(
+            first.delivered,
+            [accepted("b@example.org", 250, "2.0.0 b delivered")],
+            "{mode:?}"
+        );
         assert_eq!(
             first.refused,
             [refusal("c@example.org", 452, "4.2.2 c over quota")]
         );
         assert_eq!(
             results[1].as_ref().expect("delivered").delivered,
-            ["d@example.org"]
+            [accepted("d@example.org", 250, "2.0.0 d delivered")]
         );
     }
 }
