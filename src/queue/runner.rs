@@ -61,7 +61,9 @@ pub struct Options {
 pub struct Report {
     /// Another runner held the lock: this one did nothing.
     pub busy: bool,
+    /// Entries taken for delivery.
     pub attempted: usize,
+    /// Connections tried, each of a route's pool counted.
     pub connections: usize,
     /// The run ended at a connection failure (the reason), leaving entries for the next run.
     pub stopped: Option<String>,
