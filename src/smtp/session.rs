@@ -36,7 +36,7 @@ mod typed;
 mod tests;
 
 pub use super::command::BodyType;
-pub use batch::{Batch, Message, Then};
+pub use batch::{Batch, FLIGHT_MESSAGES, Message, Then};
 pub use mail::{Delivery, Transaction};
 
 /// How the session talks: the greeting name, LMTP or SMTP, and the time bounds.

@@ -1,8 +1,9 @@
 //! The connections of one route (spec §9: "one connection for the due entries of the same account ...
 //! where the server offers no CHUNKING, at most a small pool of connections in parallel
-//! (`queue_connections`, default 4), never one per message"). The first connection decides: with
-//! CHUNKING it carries every entry alone, several messages per write; without it, up to
-//! `queue_connections` connections (never more than there are entries) are opened one after another
+//! (`queue_connections`, default 4), never one per message"). The first connection decides: without
+//! CHUNKING, up to `queue_connections` connections (never more than there are entries); with it, one
+//! for each flight's worth of entries (`FLIGHT_MESSAGES`), up to the same bound, since the server still
+//! takes a flight's messages one by one. They are opened one after another
 //! before any is used, and none after one failed to open; each runs on its own thread
 //! (`std::thread::scope`) and takes entries from the route's one work list as its batch asks for them
 //! ([`Entries`]: each entry prepared when the engine asks for it, settled when it hands the outcome
@@ -24,7 +25,7 @@ use crate::queue::hooks;
 use crate::queue::id::Id;
 use crate::queue::state::Route;
 use crate::smtp::error::Error;
-use crate::smtp::session::{Batch, Delivery, Message, Session, Then};
+use crate::smtp::session::{Batch, Delivery, FLIGHT_MESSAGES, Message, Session, Then};
 
 /// A route's due entries, shared by the connections of its pool.
 struct Work {
@@ -152,10 +153,17 @@ impl Run<'_> {
             Err(error) => return self.undialled(ids, &error),
         };
         hooks::kill_at("deliver:connected");
-        let wanted = match first.capabilities().chunking() {
-            true => 1,
-            false => self.options.connections.clamp(1, ids.len().max(1)),
+        // With CHUNKING a connection carries a flight of messages a round trip, but the server still
+        // takes them one after another (Exim: its spool's fsyncs, about 5 ms a message here), so a
+        // queue of more than one flight shares the pool as well; a smaller one goes in one write.
+        let entries_a_connection = match first.capabilities().chunking() {
+            true => FLIGHT_MESSAGES,
+            false => 1,
         };
+        let wanted = self
+            .options
+            .connections
+            .clamp(1, ids.len().div_ceil(entries_a_connection).max(1));
         let mut sessions = vec![first];
         while sessions.len() < wanted {
             report.connections += 1;

@@ -59,7 +59,7 @@ pub enum Then {
 
 /// At most this many messages in one flight under CHUNKING: their replies (a few lines each) must fit
 /// in the server's socket buffer while it waits for us to read them (RFC 2920 §3.1 on deadlock)...
-pub(super) const FLIGHT_MESSAGES: usize = 32;
+pub const FLIGHT_MESSAGES: usize = 32;
 /// ...and at most about this many octets queued before the write, so memory stays bounded whatever the
 /// batch holds.
 pub(super) const FLIGHT_BYTES: usize = 1024 * 1024;

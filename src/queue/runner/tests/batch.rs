@@ -217,6 +217,22 @@ fn with_chunking_one_connection_carries_the_route() {
     assert_eq!(routes.scripts[0].turns(), 2);
 }
 
+/// With CHUNKING, more than a flight's worth of entries shares a pool too (the server takes a flight's
+/// messages one by one): one connection a flight (32 entries), up to `queue_connections`.
+#[test]
+fn with_chunking_a_queue_of_several_flights_shares_a_pool() {
+    for (entries, pool, dials) in [(33, 4, 2), (200, 4, 4), (200, 1, 1), (32, 4, 1)] {
+        let mut routes = scripted(CHUNKING, servers(dials));
+        let (queue, _dir, report, events) = pool_run(entries, pool, &mut routes);
+        assert_eq!(
+            (routes.dialled, report.connections),
+            (dials, dials),
+            "{entries} entries, queue_connections {pool}"
+        );
+        delivered_once(&queue, &events, entries);
+    }
+}
+
 /// The second connection is refused: no other is tried, and the first carries every entry.
 #[test]
 fn no_connection_is_opened_after_one_failed() {
