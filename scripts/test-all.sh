@@ -2,7 +2,7 @@
 # Every test: install the test servers, cargo's unit and integration tests, then the interop tests against
 # real servers (tests/interop/run.sh). Exits non-zero if anything failed; the last line is the interop
 # summary `interop: N passed, M failed`.
-# INTEROP_GROUPS (core, tls, lmtp, load; default all) selects the interop groups.
+# INTEROP_GROUPS (core, tls, lmtp, queue, load; default all) selects the interop groups.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
 

@@ -17,7 +17,7 @@ use crate::password::PasswordSource;
 use crate::settings::{self, Env, Mode, Settings, TlsUse};
 use crate::smtp::session::{Delivery, Then};
 pub use crate::submission::{Prepared, prepare};
-use crate::submission::{explain, log_outcome, long_line_note, shown, shown_list};
+use crate::submission::{explain, log_outcome, long_line_note, recipients, shown, shown_list};
 use crate::values::{QueuePolicy, Stage, TlsMode};
 
 pub fn run(cli: &Cli, env: &Env) -> anyhow::Result<Outcome> {
@@ -73,7 +73,7 @@ fn send(
     let policy = settings.queue.policy;
     if policy == QueuePolicy::Always {
         let mut data = prepared.reader(spool).map_err(InputError::Spooled)?;
-        queueing::enqueue(settings, tx, &tx.recipients, &mut data)
+        queueing::enqueue(settings, tx, None, &mut data)
             .map_err(|e| queueing::not_queued(e, "not tried: queue = \"always\" or -odq"))?;
         return Ok(Outcome::Done);
     }
@@ -83,11 +83,11 @@ fn send(
         && let Some(owed) = queueing::owed(&result, tx)
     {
         let mut data = prepared.reader(spool).map_err(InputError::Spooled)?;
-        let id = queueing::enqueue(settings, tx, &owed.recipients, &mut data)
+        let id = queueing::enqueue(settings, tx, Some(&owed), &mut data)
             .map_err(|e| queueing::not_queued(e, &owed.reason))?;
         eprintln!(
             "mailsend: queued as {id} for {}: {}",
-            shown_list(&owed.recipients),
+            shown_list(&owed.addresses()),
             owed.reason
         );
         for (rcpt, reply) in &owed.refused {
@@ -276,7 +276,7 @@ fn report(delivery: &Delivery) -> Outcome {
     let _ = writeln!(
         err,
         "mailsend: the message was delivered to {}",
-        shown_list(&delivery.delivered)
+        shown_list(&recipients(&delivery.delivered))
     );
     Outcome::refusals(&delivery.refused)
 }

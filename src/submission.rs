@@ -165,6 +165,11 @@ pub(crate) fn shown_list(addresses: &[String]) -> String {
         .join(", ")
 }
 
+/// The recipients the server took the message for, without its replies.
+pub(crate) fn recipients(delivered: &[crate::smtp::error::Acceptance]) -> Vec<String> {
+    delivered.iter().map(|(r, _)| r.clone()).collect()
+}
+
 /// Add to an engine error which recipients did and did not get the message (spec §7).
 pub(crate) fn explain(error: Error, tx: &Transaction) -> anyhow::Error {
     let list = shown_list;
@@ -178,7 +183,7 @@ pub(crate) fn explain(error: Error, tx: &Transaction) -> anyhow::Error {
             if !partial.delivered.is_empty() {
                 notes.push(format!(
                     "the message was delivered to {}",
-                    list(&partial.delivered)
+                    list(&recipients(&partial.delivered))
                 ));
             }
             for (rcpt, reply) in &partial.refused {

@@ -59,20 +59,9 @@ say "installing the interop servers (scripts/install-test-deps.sh)"
 bash "$REPO/scripts/install-test-deps.sh" || die "scripts/install-test-deps.sh failed"
 
 # msmtp, not msmtp-mta: the latter is an MTA package and would remove whatever MTA is installed.
-BENCH_PACKAGES=(hyperfine msmtp swaks libnet-ssleay-perl curl time)
-missing=()
-for p in "${BENCH_PACKAGES[@]}"; do
-	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-	say "apt-get install ${missing[*]}"
-	{ apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-		"${missing[@]}"; } >"/tmp/bench-apt.$$.log" 2>&1 || {
-		cat "/tmp/bench-apt.$$.log" >&2
-		die "apt-get install failed"
-	}
-	rm -f "/tmp/bench-apt.$$.log"
-fi
+# shellcheck source=scripts/bench/lib.sh
+. "$BENCH_DIR/lib.sh"
+apt_install_missing hyperfine msmtp swaks libnet-ssleay-perl curl time
 
 say "building mailsend (release)"
 (cd "$REPO" && cargo build --release -q) || die "cargo build --release failed"
@@ -97,28 +86,6 @@ bench_sink() {
 	pid=$!
 	track_pid "$pid"
 	wait_tcp 127.0.0.1 "$port" "$pid" || return 1
-	printf -v "${name}_PORT" '%s' "$port"
-}
-
-# bench_proxy NAME UPSTREAM_PORT: delay_proxy.py on 127.0.0.1:${NAME}_PORT, logging one line per connection
-# to $WORK/NAME.flights.
-bench_proxy() {
-	local name="$1" upstream="$2" port pid i
-	port="$(free_port)" || return 1
-	"$PYTHON" "$BENCH_DIR/delay_proxy.py" --listen "$port" --upstream "127.0.0.1:$upstream" \
-		--delay-ms "$DELAY_MS" --log "$WORK/$name.flights" --ready "$WORK/$name.ready" \
-		>"$WORK/$name.log" 2>&1 &
-	pid=$!
-	track_pid "$pid"
-	for i in $(seq 100); do
-		[ -e "$WORK/$name.ready" ] && break
-		alive "$pid" || break
-		sleep 0.05
-	done
-	[ -e "$WORK/$name.ready" ] || {
-		cat "$WORK/$name.log"
-		return 1
-	}
 	printf -v "${name}_PORT" '%s' "$port"
 }
 
@@ -339,18 +306,9 @@ rm -f "$MSG_1G"
 # --- machine, versions, report -----------------------------------------------------------------------------
 {
 	echo "mode=$MODE"
-	echo "date=$(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo "delay_ms=$DELAY_MS"
-	echo "nproc=$(nproc)"
-	echo "cpu=$(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
-	echo "kernel=$(uname -sr)"
-	echo "os=$(. /etc/os-release && echo "$PRETTY_NAME")"
-	echo "memory=$(free -m | awk '/^Mem:/ {print $2 " MiB"}')"
-	echo "load_start=$LOAD_START"
-	echo "load=$(cut -d' ' -f1-3 /proc/loadavg)"
-	echo "git=$(cd "$REPO" && git describe --always --dirty 2>/dev/null)"
+	machine_meta "$LOAD_START"
 	echo "v_mailsend=$("$MAILSEND" --version 2>&1 | head -n 1)"
-	echo "v_rustc=$(rustc --version 2>&1)"
 	echo "v_curl=$(curl --version | head -n 1)"
 	echo "v_msmtp=$(msmtp --version | head -n 1) ($(msmtp --version | grep -i 'TLS/SSL library' | sed 's/.*: //'))"
 	echo "v_swaks=$(swaks --version | grep -m1 -i 'version')"
@@ -358,7 +316,6 @@ rm -f "$MSG_1G"
 	echo "v_hyperfine=$(hyperfine --version)"
 	echo "v_smtp_sink=Postfix $(LD_LIBRARY_PATH="$SERVERS_DIR/postfix/usr/lib/postfix" \
 		"$SERVERS_DIR/postfix/usr/sbin/postconf" -d mail_version 2>/dev/null | sed 's/.*= //')"
-	echo "v_exim=$("$SERVERS_DIR/exim4/usr/sbin/exim4" -C /dev/null -bV 2>/dev/null | head -n 1)"
 	echo "work=$WORK"
 	echo "repo=$REPO"
 	echo "mailsend=$MAILSEND"

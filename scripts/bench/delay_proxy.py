@@ -14,12 +14,13 @@ Optional --log FILE: one line per connection with the number of client-to-server
 data sent after the client last received something), a cross-check of the wall-time estimate, and how late
 the proxy delivered chunks past their due time (its own error).
 
-Usage: delay_proxy.py --listen PORT --upstream HOST:PORT --delay-ms MS [--log FILE] [--ready FILE]
+Usage: delay_proxy.py --listen PORT --upstream HOST:PORT --delay-ms MS [--backlog N] [--log FILE] [--ready FILE]
 Listens on 127.0.0.1 only. Stops on SIGTERM/SIGINT.
 """
 
 import argparse
 import asyncio
+import resource
 import signal
 import socket
 import sys
@@ -135,12 +136,18 @@ async def main():
     p.add_argument("--listen", type=int, required=True, help="port on 127.0.0.1")
     p.add_argument("--upstream", type=parse_hostport, required=True, help="HOST:PORT to forward to")
     p.add_argument("--delay-ms", type=float, required=True, help="one-way delay in milliseconds")
+    p.add_argument(
+        "--backlog", type=int, default=128, help="listen backlog (dma opens one connection per queued message)"
+    )
     p.add_argument("--log", help="append one line per connection (flights=N)")
     p.add_argument("--ready", help="create this file once listening")
     args = p.parse_args()
+    # Two descriptors per connection: a flush that opens a thousand at once needs more than the usual 1024.
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     loop = asyncio.get_running_loop()
     server = await asyncio.start_server(
-        lambda r, w: handle(r, w, args, loop), "127.0.0.1", args.listen, backlog=128
+        lambda r, w: handle(r, w, args, loop), "127.0.0.1", args.listen, backlog=args.backlog
     )
     stop = loop.create_future()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -6,7 +6,8 @@ exports RESULTS/SCENARIO--CLIENT.json, the delay proxy's per-connection logs RES
 and the /usr/bin/time lines RESULTS/time.tsv, and writes the markdown report: machine and versions, the
 issue 6 targets with mailsend's figure, the ratio and whether it is met, each measurement side by side, and
 the exact commands. Hand-written analysis between the `notes:begin` and `notes:end` markers of an existing
-report is carried over, so a rerun refreshes the figures without losing it.
+report is carried over, so a rerun refreshes the figures without losing it; so is the queue-flush section
+between the `queue-flush:begin` and `queue-flush:end` markers, which scripts/bench/queue_report.py writes.
 
 Usage: report.py RESULTS_DIR OUTPUT.md
 """
@@ -21,6 +22,8 @@ import sys
 CLIENTS = ["mailsend", "curl", "curl-crlf", "msmtp", "swaks", "smtplib"]
 NOTES_BEGIN = "<!-- notes:begin -->"
 NOTES_END = "<!-- notes:end -->"
+QUEUE_BEGIN = "<!-- queue-flush:begin -->"
+QUEUE_END = "<!-- queue-flush:end -->"
 
 # (direct scenario, proxied scenario, column title) for the round-trip table.
 RT_PAIRS = [
@@ -437,7 +440,7 @@ class Report:
             lines.append(f"    {cmd}")
         return lines + [""]
 
-    def render(self, notes):
+    def render(self, notes, queue=None):
         m = self.meta
         out = [
             "# Benchmarks",
@@ -462,20 +465,46 @@ class Report:
             out += ["### Failures", "", "| scenario | client | exit | stderr |", "|---|---|---|---|"]
             out += [f"| {r[0]} | {r[1]} | {r[2]} | `{r[3] if len(r) > 3 else ''}` |" for r in self.failures]
             out += [""]
+        if queue:
+            out += [QUEUE_BEGIN, queue.strip("\n"), QUEUE_END, ""]
         out += ["## Notes", "", NOTES_BEGIN, notes.strip("\n") if notes else "(none yet)", NOTES_END, ""]
         out += self.command_list()
         return "\n".join(out)
 
 
-def existing_notes(path):
+def between(text, begin, end):
+    """The text between the markers BEGIN and END, or None when they are not both there in that order."""
+    start, stop = text.find(begin), text.find(end)
+    if start < 0 or stop < start:
+        return None
+    return text[start + len(begin) : stop]
+
+
+def put_between(text, begin, end, body, before="## Notes"):
+    """TEXT with BODY between the markers: in place of what was there, else inserted (markers and all) just
+    before the BEFORE heading, else at the end."""
+    block = f"{begin}\n{body.strip(chr(10))}\n{end}"
+    start, stop = text.find(begin), text.find(end)
+    if start >= 0 and stop > start:
+        return text[:start] + block + text[stop + len(end) :]
+    at = text.find("\n" + before + "\n")
+    if at < 0:
+        return text.rstrip("\n") + "\n\n" + block + "\n"
+    return text[: at + 1] + block + "\n\n" + text[at + 1 :]
+
+
+def write_atomically(path, text):
+    """A reader of PATH sees the old report or the new one, never half of one."""
+    with open(path + ".new", "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(path + ".new", path)
+
+
+def existing(path, begin, end):
     if not os.path.exists(path):
         return ""
     with open(path, encoding="utf-8") as f:
-        text = f.read()
-    start, end = text.find(NOTES_BEGIN), text.find(NOTES_END)
-    if start < 0 or end < start:
-        return ""
-    return text[start + len(NOTES_BEGIN) : end].strip("\n")
+        return (between(f.read(), begin, end) or "").strip("\n")
 
 
 def main():
@@ -483,10 +512,8 @@ def main():
         print(__doc__, file=sys.stderr)
         return 64
     results, output = sys.argv[1], sys.argv[2]
-    text = Report(results).render(existing_notes(output))
-    with open(output + ".new", "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(output + ".new", output)
+    notes = existing(output, NOTES_BEGIN, NOTES_END)
+    write_atomically(output, Report(results).render(notes, existing(output, QUEUE_BEGIN, QUEUE_END)))
     return 0
 
 

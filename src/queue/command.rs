@@ -63,6 +63,7 @@ pub fn run_queue(
         ignore_backoff,
         lifetime: settings.queue.lifetime,
         config_stamp: config_stamp(settings.queue.config_file.as_deref()),
+        connections: settings.queue.connections.get().into(),
     };
     let report = Runner {
         queue: &queue,

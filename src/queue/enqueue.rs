@@ -9,6 +9,7 @@ use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::PathBuf;
 
+use super::clock::backoff;
 use super::error::QueueError;
 use super::hooks;
 use super::id::Id;
@@ -26,6 +27,10 @@ pub struct Draft {
     pub sender: String,
     pub params: Parameters,
     pub recipients: Vec<String>,
+    /// Recipients a delivery attempt just failed for (`queue = "on-failure"`), with why: they start
+    /// with that attempt counted, its reason as their last reply and the backoff before the next try,
+    /// like a recipient a queue run deferred. Empty for `-odq` and notices, which were never tried.
+    pub tried: Vec<(String, String)>,
 }
 
 /// The steps of an enqueue, in order, as the kill hook names them.
@@ -191,7 +196,15 @@ impl Queue {
             recipients: draft
                 .recipients
                 .iter()
-                .map(|r| Recipient::pending(r))
+                .map(|address| {
+                    let mut r = Recipient::pending(address);
+                    if let Some((_, why)) = draft.tried.iter().find(|(a, _)| a == address) {
+                        r.attempts = 1;
+                        r.next_try = self.clock.now() + backoff(id, 1);
+                        r.last_reply = Some(why.clone());
+                    }
+                    r
+                })
                 .collect(),
         }
     }

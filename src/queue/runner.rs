@@ -1,13 +1,15 @@
 //! `mailsend -q` (spec §9 "Delivering the queue"): one runner at a time (flock on `lock`); the sweep of a
 //! crash's garbage; held entries released when the configuration file changed; expired entries failed;
 //! then the due entries grouped by route (account, or the server named on the command line), and for each
-//! group ONE connection that sends every entry in turn (`Then::More`, RSET between refused transactions),
-//! each entry locked (flock on `data/ID`) while it is sent and only to the recipients still pending. The
-//! new recipient state is committed right after each final reply, before anything else
-//! ([`attempt`]). The first connection or TLS failure ends the run, so 500 queued messages never mean
-//! 500 connection attempts; a failure that is the smarthost's configuration (AUTH refused, a certificate
-//! not trusted, 530/534/535, 5.7.30, a password command failing) holds the group's entries without a
-//! bounce ([`classify`]).
+//! group one connection that sends the entries back to back as one batch ([`Session::send_batch`]:
+//! several messages per write under CHUNKING, each dot with the next envelope under PIPELINING), or,
+//! where the server offers no CHUNKING, a small pool of them (`queue_connections`) taking entries from
+//! one work list ([`pool`]). Each entry is locked (flock on `data/ID`) and marked in flight before its
+//! bytes are written, sent only to the recipients still pending, and its new recipient state is
+//! committed as soon as its last reply is read, before anything else ([`attempt`]). The first
+//! connection or TLS failure ends the run, so 500 queued messages never mean 500 connection attempts; a
+//! failure that is the smarthost's configuration (AUTH refused, a certificate not trusted, 530/534/535,
+//! 5.7.30, a password command failing) holds the group's entries without a bounce ([`classify`]).
 //!
 //! The runner does not know settings: a [`Routes`] dials a route and an [`Events`] records what happened,
 //! so the unit tests drive it with the in-memory scripted server.
@@ -16,11 +18,13 @@ mod attempt;
 mod classify;
 mod events;
 mod finish;
+mod pool;
 
 pub use classify::Verdict;
 pub use events::{Event, EventKind, Events};
 
 use std::collections::BTreeMap;
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use super::clock::{backoff, expired};
@@ -28,7 +32,7 @@ use super::error::QueueError;
 use super::id::Id;
 use super::state::{RcptState, Route, State};
 use super::store::{Dir, LoadError, Queue};
-use crate::smtp::session::{Session, Then};
+use crate::smtp::session::{BodyType, Session, Transaction};
 
 /// How the runner reaches a route's server.
 pub trait Routes {
@@ -47,6 +51,9 @@ pub struct Options {
     /// [`super::store::config_stamp`] of the configuration file now: held entries whose stamp differs
     /// are released.
     pub config_stamp: String,
+    /// `queue_connections`: at most this many connections to a route at once, where its server offers
+    /// no CHUNKING (with CHUNKING one connection carries several messages per write already).
+    pub connections: usize,
 }
 
 /// What the run did, for its exit status and its last line.
@@ -54,7 +61,9 @@ pub struct Options {
 pub struct Report {
     /// Another runner held the lock: this one did nothing.
     pub busy: bool,
+    /// Entries taken for delivery.
     pub attempted: usize,
+    /// Connections tried, each of a route's pool counted.
     pub connections: usize,
     /// The run ended at a connection failure (the reason), leaving entries for the next run.
     pub stopped: Option<String>,
@@ -63,9 +72,39 @@ pub struct Report {
 /// One run over the queue.
 pub struct Runner<'a> {
     pub queue: &'a Queue,
-    pub routes: &'a mut dyn Routes,
-    pub events: &'a mut dyn Events,
+    pub routes: &'a mut (dyn Routes + Send),
+    pub events: &'a mut (dyn Events + Send),
     pub options: Options,
+}
+
+impl Runner<'_> {
+    /// Run the queue once.
+    pub fn run(&mut self) -> Result<Report, QueueError> {
+        Run {
+            queue: self.queue,
+            routes: Mutex::new(&mut *self.routes),
+            events: Mutex::new(&mut *self.events),
+            options: &self.options,
+            notices: Mutex::new(()),
+        }
+        .run()
+    }
+}
+
+/// A run in progress, shared by the connections of a route's pool, each on its own thread: the routes
+/// and the events behind locks, the rest read only.
+struct Run<'a> {
+    queue: &'a Queue,
+    routes: Mutex<&'a mut (dyn Routes + Send)>,
+    events: Mutex<&'a mut (dyn Events + Send)>,
+    options: &'a Options,
+    /// Notices are queued one at a time: each takes the first free ID ([`finish`]).
+    notices: Mutex<()>,
+}
+
+/// A lock whose holder panicked still guards data that is whole (each use is one call).
+fn lock<T: ?Sized>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Whether the run goes on after a group.
@@ -74,9 +113,13 @@ enum Next {
     Stop(String),
 }
 
-impl Runner<'_> {
+impl Run<'_> {
+    fn record(&self, event: Event) {
+        lock(&self.events).record(event);
+    }
+
     /// Run the queue once.
-    pub fn run(&mut self) -> Result<Report, QueueError> {
+    fn run(&self) -> Result<Report, QueueError> {
         let Some(_lock) = self.queue.runner_lock()? else {
             return Ok(Report {
                 busy: true,
@@ -87,8 +130,7 @@ impl Runner<'_> {
         self.release_changed()?;
         let mut report = Report::default();
         for (route, ids) in self.due()? {
-            report.connections += 1;
-            match self.deliver_group(&route, &ids, &mut report)? {
+            match self.deliver_group(&route.0, &ids, &mut report)? {
                 Next::Continue => {}
                 Next::Stop(reason) => {
                     report.stopped = Some(reason);
@@ -101,7 +143,7 @@ impl Runner<'_> {
 
     /// The entries to try now, grouped by route, oldest first; along the way, unreadable entries go to
     /// `failed/`, expired ones fail, and finished ones are completed.
-    fn due(&mut self) -> Result<BTreeMap<RouteKey, Vec<Id>>, QueueError> {
+    fn due(&self) -> Result<BTreeMap<RouteKey, Vec<Id>>, QueueError> {
         let now = self.queue.clock.now();
         let mut groups: BTreeMap<RouteKey, Vec<Id>> = BTreeMap::new();
         for id in self.queue.ids(Dir::Queue)? {
@@ -125,7 +167,7 @@ impl Runner<'_> {
     }
 
     /// Under the entry's lock: fail an expired entry's pending recipients, and finish one with none.
-    fn complete(&mut self, id: &Id, expired: bool) -> Result<(), QueueError> {
+    fn complete(&self, id: &Id, expired: bool) -> Result<(), QueueError> {
         let Some(_lock) = self.queue.lock(id)? else {
             return Ok(());
         };
@@ -143,7 +185,7 @@ impl Runner<'_> {
 
     /// The state of `id`, or `None` when it is gone or was unreadable (then moved to `failed/` with a
     /// log line: a corrupt state is never sent).
-    fn load_or_fail(&mut self, dir: Dir, id: &Id) -> Result<Option<State>, QueueError> {
+    fn load_or_fail(&self, dir: Dir, id: &Id) -> Result<Option<State>, QueueError> {
         match self.queue.load(dir, id) {
             Ok(state) => Ok(Some(state)),
             Err(LoadError::Missing) => Ok(None),
@@ -154,7 +196,7 @@ impl Runner<'_> {
                 std::fs::rename(&from, &to).map_err(|e| self.queue.failure(&to, e))?;
                 self.queue.sync_dir(Dir::Failed.name())?;
                 self.queue.sync_dir(dir.name())?;
-                self.events.record(Event::corrupt(id, &why));
+                self.record(Event::corrupt(id, &why));
                 Ok(None)
             }
         }
@@ -165,7 +207,7 @@ impl Runner<'_> {
     /// they were held. The run after a send retries them only after a change, so a wrong password is
     /// tried once per `-q`, never once per message sent. A hold by --queue-hold waits for
     /// --queue-release, whatever the run or the file does.
-    fn release_changed(&mut self) -> Result<(), QueueError> {
+    fn release_changed(&self) -> Result<(), QueueError> {
         for id in self.queue.ids(Dir::Hold)? {
             let Some(mut state) = self.load_or_fail(Dir::Hold, &id)? else {
                 continue;
@@ -177,51 +219,15 @@ impl Runner<'_> {
             if retry && let Some(_lock) = self.queue.lock(&id)? {
                 state.held = None;
                 self.queue.relocate(Dir::Hold, Dir::Queue, &state)?;
-                self.events
-                    .record(Event::of(&state, EventKind::Released, None));
+                self.record(Event::of(&state, EventKind::Released, None));
             }
         }
         Ok(())
     }
 
-    /// One connection for the group's entries, each sent in turn.
-    fn deliver_group(
-        &mut self,
-        route: &RouteKey,
-        ids: &[Id],
-        report: &mut Report,
-    ) -> Result<Next, QueueError> {
-        let mut session = match self.routes.dial(&route.0) {
-            Ok(session) => session,
-            Err(error) => return self.undialled(ids, &error),
-        };
-        super::hooks::kill_at("deliver:connected");
-        let mut next = Next::Continue;
-        for (n, id) in ids.iter().enumerate() {
-            if !session.is_ready() {
-                next = Next::Stop("the connection was lost".into());
-                break;
-            }
-            report.attempted += 1;
-            match self.attempt(&mut session, id)? {
-                Verdict::Delivered | Verdict::Refused | Verdict::Deferred => {}
-                Verdict::Hold(reason) => {
-                    self.hold_all(&ids[n..], &reason)?;
-                    break;
-                }
-                Verdict::Stop(reason) => {
-                    next = Next::Stop(reason);
-                    break;
-                }
-            }
-        }
-        session.quit();
-        Ok(next)
-    }
-
     /// The group's server could not be reached or refused the set-up: hold its entries when the fault
     /// is the smarthost's configuration, else defer them and end the run.
-    fn undialled(&mut self, ids: &[Id], error: &anyhow::Error) -> Result<Next, QueueError> {
+    fn undialled(&self, ids: &[Id], error: &anyhow::Error) -> Result<Next, QueueError> {
         let reason = crate::exit::causes(error).join(": ");
         match classify::dial_failure(error) {
             Verdict::Hold(_) => {
@@ -238,7 +244,7 @@ impl Runner<'_> {
     }
 
     /// Record a failed attempt for every pending recipient of `id` (locked meanwhile).
-    fn defer_entry(&mut self, id: &Id, reason: &str) -> Result<(), QueueError> {
+    fn defer_entry(&self, id: &Id, reason: &str) -> Result<(), QueueError> {
         let Some(_lock) = self.queue.lock(id)? else {
             return Ok(());
         };
@@ -249,13 +255,12 @@ impl Runner<'_> {
         let pending: Vec<String> = state.pending().map(|r| r.address.clone()).collect();
         defer(&mut state, &pending, reason, now);
         self.queue.commit(Dir::Queue, &state)?;
-        self.events
-            .record(Event::of(&state, EventKind::Deferred, Some(reason)));
+        self.record(Event::of(&state, EventKind::Deferred, Some(reason)));
         Ok(())
     }
 
     /// Move entries to `hold/`: no bounce, retried when the configuration changes (spec §9).
-    fn hold_all(&mut self, ids: &[Id], reason: &str) -> Result<(), QueueError> {
+    fn hold_all(&self, ids: &[Id], reason: &str) -> Result<(), QueueError> {
         for id in ids {
             let Some(_lock) = self.queue.lock(id)? else {
                 continue;
@@ -270,8 +275,7 @@ impl Runner<'_> {
                 config: self.options.config_stamp.clone(),
             });
             self.queue.relocate(Dir::Queue, Dir::Hold, &state)?;
-            self.events
-                .record(Event::of(&state, EventKind::Held, Some(reason)));
+            self.record(Event::of(&state, EventKind::Held, Some(reason)));
         }
         Ok(())
     }
@@ -320,17 +324,10 @@ impl Ord for RouteKey {
     }
 }
 
-/// Send `state`'s data on `session` to its pending recipients.
-fn send(
-    session: &mut Session,
-    state: &State,
-    data: &mut std::fs::File,
-) -> Result<crate::smtp::session::Delivery, crate::smtp::error::Error> {
-    use crate::smtp::session::{BodyType, Transaction};
-    use std::io::Seek;
-    data.rewind().map_err(crate::smtp::error::Error::Input)?;
+/// The transaction that sends `state`'s data to its pending recipients.
+fn transaction(state: &State) -> Transaction {
     let p = &state.params;
-    let tx = Transaction {
+    Transaction {
         from: state.sender.clone(),
         recipients: state.pending().map(|r| r.address.clone()).collect(),
         size: state.size,
@@ -343,8 +340,7 @@ fn send(
         dsn_notify: p.dsn_notify.clone(),
         dsn_ret: p.dsn_ret.clone(),
         dsn_envid: p.dsn_envid.clone(),
-    };
-    session.send(&tx, data, Then::More)
+    }
 }
 
 #[cfg(test)]

@@ -44,7 +44,7 @@ impl<'a> Relay<'a> {
         let tx = &prepared.transaction;
         if self.settings.queue.policy == QueuePolicy::Always {
             let reason = "not tried: queue = \"always\" or -odq";
-            return self.enqueue(prepared, spool, &tx.recipients, reason);
+            return self.enqueue(prepared, spool, None, reason);
         }
         let result = self.deliver(prepared, spool);
         submission::log_outcome(self.settings, tx, &result);
@@ -63,19 +63,20 @@ impl<'a> Relay<'a> {
     /// A temporary failure, with the queue allowed: the recipients still owed are queued; any refused
     /// for good still fail the transaction.
     fn settle(&mut self, prepared: &Prepared, spool: &Spool, owed: Owed) -> Answer {
-        let queued = self.enqueue(prepared, spool, &owed.recipients, &owed.reason);
+        let queued = self.enqueue(prepared, spool, Some(&owed), &owed.reason);
         match refused_for_good(&owed.refused) {
             Some(answer) => answer,
             None => queued,
         }
     }
 
-    /// Queue the message for `recipients`: `250` only once the entry is committed.
+    /// Queue the message for every recipient (`owed` is `None`: `-odq`) or for those a failed attempt
+    /// still owes: `250` only once the entry is committed.
     fn enqueue(
         &self,
         prepared: &Prepared,
         spool: &Spool,
-        recipients: &[String],
+        owed: Option<&Owed>,
         reason: &str,
     ) -> Answer {
         let tx = &prepared.transaction;
@@ -83,7 +84,7 @@ impl<'a> Relay<'a> {
             .reader(spool)
             .map_err(|e| anyhow::Error::new(InputError::Spooled(e)))
             .and_then(|mut data| {
-                queueing::enqueue(self.settings, tx, recipients, &mut data)
+                queueing::enqueue(self.settings, tx, owed, &mut data)
                     .map_err(|e| queueing::not_queued(e, reason))
             });
         match queued {

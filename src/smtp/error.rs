@@ -50,6 +50,10 @@ impl std::fmt::Display for Stage {
 /// A recipient and the server's answer to it.
 pub type Refusal = (String, Reply);
 
+/// A recipient the server took the message for, with the reply that took it: over LMTP each recipient's
+/// own (RFC 2033 §4.2), over SMTP the one reply to the data.
+pub type Acceptance = (String, Reply);
+
 /// Who may, who does and who does not have the message when the end of a transaction went unanswered
 /// (spec §7: say which recipients did and did not get it).
 #[derive(Debug, Clone, Default)]
@@ -57,7 +61,7 @@ pub struct Partial {
     /// Recipients whose outcome is unknown: they may have the message.
     pub unknown: Vec<String>,
     /// LMTP recipients already answered 250.
-    pub delivered: Vec<String>,
+    pub delivered: Vec<Acceptance>,
     /// Recipients refused at RCPT (or, LMTP, after the data): they do not have it.
     pub refused: Vec<Refusal>,
 }

@@ -8,7 +8,8 @@
 //! LMTP (RFC 2033 §4.2). The connection's state is one [`Link`], changed only by [`Link::after_reply`]
 //! and [`Link::after_error`]: after any error that leaves the dialogue out of step, the connection is
 //! dropped, never reused (catalogue D31). A session sends any number of transactions
-//! ([`transaction`]); the caller ends it with [`Session::quit`].
+//! ([`transaction`]), back to back in one batch where the server allows ([`batch`]: several in one
+//! write); the caller ends it with [`Session::quit`].
 //!
 //! Imports only the engine's own modules, `crate::tls` (the handshake) and `crate::progress`.
 
@@ -25,16 +26,18 @@ use super::trace::Trace;
 use super::transport::{self, Stream};
 use crate::tls::{PeerInfo, Tls, Verification};
 
+mod batch;
 mod mail;
 mod transaction;
+mod transfer;
 mod typed;
 
 #[cfg(test)]
 mod tests;
 
 pub use super::command::BodyType;
+pub use batch::{Batch, FLIGHT_MESSAGES, Message, Then};
 pub use mail::{Delivery, Transaction};
-pub use transaction::Then;
 
 /// How the session talks: the greeting name, LMTP or SMTP, and the time bounds.
 #[derive(Debug, Clone)]

@@ -20,9 +20,9 @@ SERVERS_DIR="${MAILSEND_SERVERS:-/var/tmp/mailsend-servers}"
 PYTHON="${PYTHON:-$(python3 -c 'import sys; print(sys.executable)')}"
 MAILSEND="${MAILSEND:-$REPO_DIR/target/debug/mailsend}"
 case "$MAILSEND" in /*) ;; *) MAILSEND="$PWD/$MAILSEND" ;; esac
-# Groups follow the order features arrive in: plain SMTP, then TLS and AUTH, then LMTP; load; then
-# Symfony Mailer driving -bs.
-INTEROP_GROUPS="${INTEROP_GROUPS:-core tls lmtp load symfony}"
+# Groups follow the order features arrive in: plain SMTP, then TLS and AUTH, then LMTP, then the queue;
+# load; Symfony Mailer driving -bs.
+INTEROP_GROUPS="${INTEROP_GROUPS:-core tls lmtp queue load symfony}"
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/mailsend-interop.XXXXXX")"
 # Servers that drop privileges (smtp-sink as nobody, Exim as Debian-exim) must reach their files in here.

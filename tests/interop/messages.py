@@ -1,12 +1,16 @@
 #!/usr/bin/env python3
-"""Messages for the load group, and the check that each arrived exactly once, byte for byte.
+"""Messages for the load and queue groups, and the check that each arrived exactly once, byte for byte.
 
 usage:
   messages.py big PATH BYTES          write a message of at least BYTES to PATH; print the SHA-256 and the
                                       length of what a server storing LF line ends must hold
   messages.py batch DIR PREFIX COUNT  write DIR/PREFIX-NNNNN.eml, each with its own Subject and Message-ID
-  messages.py verify MAILDIR DIR      every DIR/*.eml stored exactly once in MAILDIR (Exim's Received field
-                                      removed as stored.py does), nothing else stored; prints the figures
+  messages.py varied DIR PREFIX COUNT like batch, but each message's body is one of VARIANTS in turn: dot
+                                      lines, 8-bit text, lines far over 998 octets, an mbox-like body
+  messages.py verify MAILDIR DIR [exim|dovecot]
+                                      every DIR/*.eml stored exactly once in MAILDIR (the server's trace
+                                      fields removed as stored.py does; exim by default), nothing else
+                                      stored; prints the figures
   messages.py exim-log MAINLOG OFFSET every message Exim logged as received (<=) after byte OFFSET of its
                                       main log was delivered (=>) at once, never deferred (==) or left
                                       for a queue run; prints the figures
@@ -104,10 +108,39 @@ def batch_message(prefix, n):
     ).encode()
 
 
-def batch(directory, prefix, count):
+# Bodies for `varied` (LF line ends, as a cron job writes them): what a queued message must carry through
+# the data file and the flush unchanged. Dot lines are stuffed on the wire (RFC 5321 §4.5.2) unless the
+# server takes BDAT (RFC 3030); 8-bit text needs 8BITMIME (RFC 6152); a line of 2,500 octets breaks RFC
+# 5322's 998 but servers store it (mailsend warns and sends it as it is).
+VARIANTS = [
+    ("dot lines", b".\n..\n.leading dot\n...three\nend . of line\n.\n"),
+    ("8-bit", "UTF-8: \u00e9t\u00e9, gr\u00fc\u00dfe, \u20ac\n".encode() + b"Latin-1: \xe9 \xff\xfe\x80\n"),
+    ("long lines", b"x" * 2500 + b"\n" + b"word " * 400 + b"\n\tshort\n" + b"." + b"y" * 1200 + b"\n"),
+    ("mbox-like", b"From the cron job, line one\n>From quoted\n\n\nBcc: body text, not a header\n \n"),
+]
+
+
+def varied_message(prefix, n):
+    token = f"{prefix}-{n:05d}"
+    what, body = VARIANTS[(n - 1) % len(VARIANTS)]
+    header = (
+        f"From: Sender <sender@example.org>\n"
+        f"To: Alice <alice@example.org>\n"
+        f"Subject: queue {token} ({what})\n"
+        f"Date: Mon, 23 Nov 2026 12:00:00 +0000\n"
+        f"Message-ID: <{token}@example.org>\n"
+        f"MIME-Version: 1.0\n"
+        f"Content-Type: text/plain; charset=utf-8\n"
+        f"Content-Transfer-Encoding: 8bit\n"
+        f"\n"
+    ).encode()
+    return token, header + body
+
+
+def batch(directory, prefix, count, make=None):
     os.makedirs(directory, exist_ok=True)
     for n in range(1, count + 1):
-        token, data = batch_message(prefix, n)
+        token, data = (make or batch_message)(prefix, n)
         with open(os.path.join(directory, token + ".eml"), "wb") as f:
             f.write(data)
 
@@ -119,7 +152,7 @@ def message_id(data):
     return None
 
 
-def verify(maildir, directory):
+def verify(maildir, directory, kind="exim"):
     expected = {}
     for name in sorted(os.listdir(directory)):
         if name.endswith(".eml"):
@@ -130,7 +163,7 @@ def verify(maildir, directory):
     stored_files = [n for n in sorted(os.listdir(maildir)) if not n.startswith(".")]
     for name in stored_files:
         with open(os.path.join(maildir, name), "rb") as f:
-            body = strip("exim", f.read())
+            body = strip(kind, f.read())
         token = message_id(body)
         if token not in expected:
             unknown.append(name)
@@ -203,8 +236,11 @@ def main(argv):
     if len(argv) == 4 and argv[0] == "batch":
         batch(argv[1], argv[2], int(argv[3]))
         return 0
-    if len(argv) == 3 and argv[0] == "verify":
-        return verify(argv[1], argv[2])
+    if len(argv) == 4 and argv[0] == "varied":
+        batch(argv[1], argv[2], int(argv[3]), varied_message)
+        return 0
+    if len(argv) in (3, 4) and argv[0] == "verify" and argv[3:] in ([], ["exim"], ["dovecot"]):
+        return verify(*argv[1:])
     if len(argv) == 3 and argv[0] == "exim-log":
         return exim_log(argv[1], int(argv[2]))
     raise SystemExit(__doc__)

@@ -97,13 +97,18 @@ start_aiosmtpd() {
 	fi
 }
 
-# start_exim: Exim 4.96 on 127.0.0.1 and ::1 port $EXIM_PORT; STARTTLS with the make_certs chain; AUTH
-# PLAIN, LOGIN and CRAM-MD5 for $TEST_USER/$TEST_PASSWORD, offered only after TLS; SMTPUTF8, CHUNKING,
-# PIPELINING. Local users alice, bob and jösé (stored as jose) @example.org get Maildirs under
-# $EXIM_DIR/mail/USER/Maildir; team@example.org is an alias for alice and bob (for EXPN); anyone else is
-# refused at RCPT. VRFY and EXPN are answered; messages up to 200 MB, 100 connections at once, every
-# message delivered at once. Its Received field names the protocol (esmtpsa = ESMTP + TLS + AUTH, utf8
-# prefix with SMTPUTF8), the login and the authenticator used.
+# start_exim [SED-EXPRESSION...]: Exim 4.96 on 127.0.0.1 and ::1 port $EXIM_PORT, which is
+# $EXIM_LISTEN_PORT when set (the queue group points mailsend at it while nothing listens there yet),
+# else a free one; STARTTLS with the make_certs chain; AUTH PLAIN, LOGIN and CRAM-MD5 for
+# $TEST_USER/$TEST_PASSWORD, offered only after TLS; SMTPUTF8, CHUNKING, PIPELINING. Local users alice,
+# bob and jösé (stored as jose) @example.org get Maildirs under $EXIM_DIR/mail/USER/Maildir;
+# team@example.org is an alias for alice and bob (for EXPN); anyone else is refused at RCPT. VRFY and
+# EXPN are answered; messages up to 200 MB, 100 connections at once, every message delivered at once.
+# Its Received field names the protocol (esmtpsa = ESMTP + TLS + AUTH, utf8 prefix with SMTPUTF8), the
+# login and the authenticator used.
+# Optional SED-EXPRESSIONs edit the filled-in configuration (the queue-flush benchmark's variants); each
+# must change a line, or the start fails. EXIM_QUEUE_RUNS is the daemon's queue-runner interval (default
+# 1m; empty: no queue runner).
 start_exim() {
 	local exim="$SERVERS_DIR/exim4/usr/sbin/exim4"
 	[ -x "$exim" ] || {
@@ -115,7 +120,7 @@ start_exim() {
 		return 1
 	}
 	make_certs || return 1
-	EXIM_PORT="$(free_port)" || return 1
+	EXIM_PORT="${EXIM_LISTEN_PORT:-$(free_port)}" || return 1
 	EXIM_DIR="$(mktemp -d "$WORK/exim.XXXXXX")" && chmod 755 "$EXIM_DIR" || return 1
 	mkdir -p "$EXIM_DIR/spool" "$EXIM_DIR/log" "$EXIM_DIR/mail"
 	chown Debian-exim:Debian-exim "$EXIM_DIR/spool" "$EXIM_DIR/log" "$EXIM_DIR/mail" || return 1
@@ -126,8 +131,18 @@ start_exim() {
 	sed -e "s|@EXIM@|$exim|g" -e "s|@DIR@|$EXIM_DIR|g" -e "s|@PORT@|$EXIM_PORT|g" \
 		-e "s|@TLS@|$TLS_DIR|g" -e "s|@USER@|$TEST_USER|g" -e "s|@PASSWORD@|$TEST_PASSWORD|g" \
 		"$INTEROP_DIR/exim.conf.in" >"$EXIM_DIR/exim.conf"
+	local expr runs=()
+	for expr in "$@"; do
+		sed -e "$expr" "$EXIM_DIR/exim.conf" >"$EXIM_DIR/exim.conf.new" || return 1
+		if cmp -s "$EXIM_DIR/exim.conf" "$EXIM_DIR/exim.conf.new"; then
+			echo "start_exim: sed '$expr' changed nothing in exim.conf.in"
+			return 1
+		fi
+		mv "$EXIM_DIR/exim.conf.new" "$EXIM_DIR/exim.conf"
+	done
 	chmod 644 "$EXIM_DIR/exim.conf"
-	setsid "$exim" -C "$EXIM_DIR/exim.conf" -bdf -q1m >"$EXIM_DIR/daemon.log" 2>&1 &
+	[ -n "${EXIM_QUEUE_RUNS-1m}" ] && runs=(-q"${EXIM_QUEUE_RUNS-1m}")
+	setsid "$exim" -C "$EXIM_DIR/exim.conf" -bdf "${runs[@]}" >"$EXIM_DIR/daemon.log" 2>&1 &
 	EXIM_PID=$!
 	track_pid "$EXIM_PID"
 	if ! { wait_tcp 127.0.0.1 "$EXIM_PORT" "$EXIM_PID" && wait_tcp ::1 "$EXIM_PORT" "$EXIM_PID"; }; then

@@ -20,7 +20,9 @@ use crate::smtp::session::{BodyType, Delivery, Transaction};
 /// What a failed or partial send still owes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Owed {
-    pub recipients: Vec<String>,
+    /// Each recipient still owed the message, with why this attempt did not deliver it.
+    pub recipients: Vec<(String, String)>,
+    /// Why, in one line for the caller: the first recipient's reason.
     pub reason: String,
     /// Refused for good in the same attempt: reported, not queued.
     pub refused: Vec<Refusal>,
@@ -44,7 +46,11 @@ pub fn owed(result: &anyhow::Result<Delivery>, tx: &Transaction) -> Option<Owed>
             _ => {
                 let reason = exit::causes(e).last().cloned().unwrap_or_default();
                 return Some(Owed {
-                    recipients: tx.recipients.clone(),
+                    recipients: tx
+                        .recipients
+                        .iter()
+                        .map(|r| (r.clone(), reason.clone()))
+                        .collect(),
                     reason,
                     refused: Vec::new(),
                 });
@@ -57,9 +63,19 @@ pub fn owed(result: &anyhow::Result<Delivery>, tx: &Transaction) -> Option<Owed>
             "<{}>: {text}",
             crate::smtp::reply::printable(first.as_bytes())
         ),
-        recipients: transient.into_iter().map(|(r, _)| r).collect(),
+        recipients: transient
+            .into_iter()
+            .map(|(r, reply)| (r, reply.to_string()))
+            .collect(),
         refused,
     })
+}
+
+impl Owed {
+    /// The recipients still owed the message.
+    pub fn addresses(&self) -> Vec<String> {
+        self.recipients.iter().map(|(r, _)| r.clone()).collect()
+    }
 }
 
 fn reply(text: &str) -> crate::smtp::reply::Reply {
@@ -74,11 +90,12 @@ fn split(refused: &[Refusal]) -> (Vec<Refusal>, Vec<Refusal>) {
         .partition(|(_, r)| !r.is_permanent())
 }
 
-/// Queue `data` (the message as it would be sent) for `recipients`: the new entry's ID.
+/// Queue `data` (the message as it would be sent): for every recipient of `tx` without trying
+/// (`owed` is `None`: `-odq`), or for those a failed attempt still owes, recording that attempt.
 pub fn enqueue(
     settings: &Settings,
     tx: &Transaction,
-    recipients: &[String],
+    owed: Option<&Owed>,
     data: &mut dyn Read,
 ) -> Result<Id, QueueError> {
     let queue = super::open(settings, true)?.ok_or(QueueError::Nowhere)?;
@@ -97,7 +114,8 @@ pub fn enqueue(
             dsn_envid: tx.dsn_envid.clone(),
             dsn_notify: tx.dsn_notify.clone(),
         },
-        recipients: recipients.to_vec(),
+        recipients: owed.map_or_else(|| tx.recipients.clone(), Owed::addresses),
+        tried: owed.map(|o| o.recipients.clone()).unwrap_or_default(),
     };
     let id = queue.enqueue(&draft, data)?;
     if let Ok(state) = queue.load(crate::queue::Dir::Queue, &id) {
@@ -130,7 +148,7 @@ mod tests {
     #[test]
     fn only_the_recipients_still_owed_are_queued() {
         let delivered = Ok(Delivery {
-            delivered: vec!["b@x".into()],
+            delivered: vec![("b@x".into(), Reply::new(250, "ok"))],
             refused: vec![
                 ("c@x".into(), Reply::new(450, "busy")),
                 ("d@x".into(), Reply::new(550, "no")),
@@ -138,11 +156,11 @@ mod tests {
             reply: Reply::new(250, "ok"),
         });
         let owed = owed(&delivered, &tx()).expect("c is owed");
-        assert_eq!(owed.recipients, ["c@x"]);
+        assert_eq!(owed.recipients, [("c@x".to_owned(), "450 busy".to_owned())]);
         assert_eq!(owed.refused.len(), 1);
         assert_eq!(owed.reason, "<c@x>: 450 busy");
         let all = Ok(Delivery {
-            delivered: vec!["b@x".into()],
+            delivered: vec![("b@x".into(), Reply::new(250, "ok"))],
             refused: Vec::new(),
             reply: Reply::new(250, "ok"),
         });
@@ -156,7 +174,8 @@ mod tests {
             source: std::io::ErrorKind::ConnectionRefused.into(),
         });
         let owed = owed(&Err(refused), &tx()).expect("owed");
-        assert_eq!(owed.recipients.len(), 3);
+        assert_eq!(owed.addresses(), ["b@x", "c@x", "d@x"]);
+        assert!(owed.recipients.iter().all(|(_, why)| *why == owed.reason));
         assert!(owed.reason.contains("cannot connect"), "{}", owed.reason);
         let permanent = anyhow::Error::new(Error::Rejected {
             stage: crate::smtp::error::Stage::Mail,
@@ -171,7 +190,7 @@ mod tests {
             },
         });
         let owed = super::owed(&Err(unknown), &tx()).expect("owed");
-        assert_eq!(owed.recipients, ["b@x"]);
+        assert_eq!(owed.addresses(), ["b@x"]);
         assert!(
             owed.reason.contains("may be delivered twice"),
             "{}",

@@ -5,8 +5,8 @@
 //! entry older than `queue_lifetime` fails its pending recipients first. The caller holds the entry's
 //! lock.
 
-use super::Runner;
 use super::events::{Event, EventKind};
+use super::{Run, lock};
 use crate::queue::enqueue::Draft;
 use crate::queue::error::QueueError;
 use crate::queue::id::Id;
@@ -14,9 +14,9 @@ use crate::queue::notice::{self, Context, MAX_HEADERS};
 use crate::queue::state::{Kind, Parameters, RcptState, State};
 use crate::queue::store::{Dir, read_head};
 
-impl Runner<'_> {
+impl Run<'_> {
     /// The lifetime ran out: every pending recipient fails, with its last reply kept in the reason.
-    pub(super) fn expire(&mut self, state: &mut State) -> Result<(), QueueError> {
+    pub(super) fn expire(&self, state: &mut State) -> Result<(), QueueError> {
         let days = self.options.lifetime.as_secs_f64() / 86_400.0;
         for r in &mut state.recipients {
             if r.state == RcptState::Pending {
@@ -29,7 +29,7 @@ impl Runner<'_> {
         }
         self.queue.commit(Dir::Queue, state)?;
         let failed: Vec<String> = state.failed().map(|r| r.address.clone()).collect();
-        self.events.record(Event::for_recipients(
+        self.record(Event::for_recipients(
             state,
             EventKind::Expired,
             failed,
@@ -39,7 +39,7 @@ impl Runner<'_> {
     }
 
     /// No recipient is pending: remove the entry, or notice and `failed/`.
-    pub(super) fn finish(&mut self, state: &mut State) -> Result<(), QueueError> {
+    pub(super) fn finish(&self, state: &mut State) -> Result<(), QueueError> {
         if state.failed().next().is_none() {
             return self.queue.remove(Dir::Queue, &state.id);
         }
@@ -49,7 +49,7 @@ impl Runner<'_> {
         self.queue.relocate(Dir::Queue, Dir::Failed, state)?;
         let failed: Vec<String> = state.failed().map(|r| r.address.clone()).collect();
         let why = "given up; the entry is kept in failed/";
-        self.events.record(Event::for_recipients(
+        self.record(Event::for_recipients(
             state,
             EventKind::Failed,
             failed,
@@ -59,7 +59,9 @@ impl Runner<'_> {
     }
 
     /// Queue the one notice for `state`, under the ID its state records.
-    fn queue_notice(&mut self, state: &mut State) -> Result<(), QueueError> {
+    fn queue_notice(&self, state: &mut State) -> Result<(), QueueError> {
+        // Two connections of a pool must not pick the same free ID.
+        let _one_at_a_time = lock(&self.notices);
         let id = match &state.notice {
             Some(id) => id.clone(),
             None => {
@@ -71,7 +73,7 @@ impl Runner<'_> {
         };
         // The header section is at the start; an unreadable data file gives a notice without it.
         let data = read_head(&self.queue.data_path(&state.id), MAX_HEADERS).unwrap_or_default();
-        let (host, domain) = self.routes.notice_names(&state.route);
+        let (host, domain) = lock(&self.routes).notice_names(&state.route);
         let date = |t: i64| {
             chrono::DateTime::from_timestamp(t, 0)
                 .unwrap_or_default()
@@ -95,6 +97,7 @@ impl Runner<'_> {
             sender: String::new(),
             params: Parameters::default(),
             recipients: vec![state.sender.clone()],
+            tried: Vec::new(),
         };
         self.queue.enqueue_as(&id, &draft, &mut bytes.as_slice())?;
         let event = Event::for_recipients(
@@ -103,7 +106,7 @@ impl Runner<'_> {
             vec![state.sender.clone()],
             Some(id.as_str()),
         );
-        self.events.record(event);
+        self.record(event);
         Ok(())
     }
 

@@ -1,5 +1,8 @@
 //! The runner over the in-memory scripted server: one connection per route, per-recipient state, hold,
-//! expiry, unknown outcomes and corrupt entries, each checked against the files left in the queue.
+//! expiry, unknown outcomes and corrupt entries, each checked against the files left in the queue; the
+//! batch and the pool in [`batch`].
+
+mod batch;
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -27,6 +30,10 @@ struct Scripted {
     dials: VecDeque<Dial>,
     dialled: usize,
     scripts: Vec<Script>,
+    /// The EHLO reply's keywords after the name (none: lockstep, one transaction at a time).
+    offers: &'static [&'static str],
+    /// The server speaks LMTP (LHLO, one reply per recipient after the data).
+    lmtp: bool,
 }
 
 impl Routes for Scripted {
@@ -36,17 +43,25 @@ impl Routes for Scripted {
             Dial::Server(steps) => steps,
             Dial::Fail(error) => return Err(error()),
         };
+        let keywords: Vec<&str> = std::iter::once("mx.example")
+            .chain(self.offers.iter().copied())
+            .collect();
+        let last = keywords.len() - 1;
+        let lines: Vec<String> = (keywords.iter().enumerate())
+            .map(|(i, k)| format!("250{}{k}", if i == last { ' ' } else { '-' }))
+            .collect();
+        let hello = if self.lmtp { "LHLO" } else { "EHLO" };
         let mut all = vec![
             server("220 mx.example ESMTP"),
-            client("EHLO client.example"),
-            server("250 mx.example"),
+            client(&format!("{hello} client.example")),
+            server(&lines.join("\r\n")),
         ];
         all.extend(steps);
         let script = Script::new(all);
         self.scripts.push(script.clone());
         let opts = SessionOptions {
             domain: Some("client.example".into()),
-            lmtp: false,
+            lmtp: self.lmtp,
             timeout: Duration::from_secs(5),
             final_timeout: Duration::from_secs(5),
         };
@@ -72,6 +87,7 @@ fn enqueue(queue: &Queue, sender: &str, recipients: &[&str]) -> Id {
         sender: sender.into(),
         params: Default::default(),
         recipients: recipients.iter().map(|r| r.to_string()).collect(),
+        tried: Vec::new(),
     };
     queue.enqueue(&draft, &mut &BODY[..]).expect("queued")
 }
@@ -102,6 +118,8 @@ fn options() -> Options {
         ignore_backoff: true,
         lifetime: Duration::from_secs(5 * 86_400),
         config_stamp: "stamp-1".into(),
+        // One connection, so that each test's one script sees every entry.
+        connections: 1,
     }
 }
 
@@ -214,6 +232,80 @@ fn each_recipient_keeps_its_own_state() {
     let data = std::fs::read_to_string(queue.data_path(&notices[0])).expect("data");
     assert!(data.contains("Final-Recipient: rfc822; c@x\r\n"), "{data}");
     assert!(!data.contains("rfc822; b@x"), "{data}");
+}
+
+/// The recipients' fates and the replies they record, in enqueue order.
+fn fates(state: &State) -> Vec<(RcptState, &str)> {
+    state
+        .recipients
+        .iter()
+        .map(|r| (r.state, r.last_reply.as_deref().unwrap_or("")))
+        .collect()
+}
+
+/// Over LMTP each recipient has its own reply after the data (RFC 2033 §4.2), and a delivered one records
+/// the 250 that took it, not the transaction's last reply. Found by the interop group queue: against
+/// Dovecot, alice's state and log line said "552 5.2.2 <carol@example.org> Quota exceeded".
+#[test]
+fn each_lmtp_recipient_records_its_own_reply() {
+    let (_dir, queue) = queue(NOW);
+    let id = enqueue(&queue, "alice@example.org", &["a@x", "b@x", "c@x"]);
+    let rcpts = [("a@x", "250 ok"), ("b@x", "250 ok"), ("c@x", "250 ok")];
+    let mut steps = transaction("alice@example.org", &rcpts, "250 2.0.0 <a@x> saved");
+    steps.extend([
+        server("250 2.0.0 <b@x> saved"),
+        server("552 5.2.2 <c@x> over quota"),
+    ]);
+    steps.extend(quit());
+    let mut routes = Scripted {
+        dials: VecDeque::from([Dial::Server(steps)]),
+        lmtp: true,
+        ..Scripted::default()
+    };
+    let (_, events) = run(&queue, &mut routes, options());
+    routes.scripts[0].assert_done();
+    let state = queue.load(Dir::Failed, &id).expect("kept in failed/");
+    assert_eq!(
+        fates(&state),
+        [
+            (RcptState::Sent, "250 2.0.0 <a@x> saved"),
+            (RcptState::Sent, "250 2.0.0 <b@x> saved"),
+            (RcptState::Failed, "552 5.2.2 <c@x> over quota"),
+        ]
+    );
+    let delivered: Vec<_> = events
+        .iter()
+        .filter(|e| e.kind == EventKind::Delivered)
+        .map(|e| (e.recipients.join(","), e.reason.as_deref().unwrap_or("")))
+        .collect();
+    assert_eq!(
+        delivered,
+        [
+            ("a@x".to_owned(), "250 2.0.0 <a@x> saved"),
+            ("b@x".to_owned(), "250 2.0.0 <b@x> saved"),
+        ]
+    );
+}
+
+/// A connection lost between the LMTP replies: the recipient answered records its own 250 (never a
+/// made-up one), the others stay pending with the outcome unknown.
+#[test]
+fn a_connection_lost_between_lmtp_replies_keeps_the_answered_reply() {
+    let (_dir, queue) = queue(NOW);
+    let id = enqueue(&queue, "alice@example.org", &["a@x", "b@x"]);
+    let rcpts = [("a@x", "250 ok"), ("b@x", "250 ok")];
+    let mut steps = transaction("alice@example.org", &rcpts, "250 2.0.0 <a@x> saved");
+    steps.push(Step::Close);
+    let mut routes = Scripted {
+        dials: VecDeque::from([Dial::Server(steps)]),
+        lmtp: true,
+        ..Scripted::default()
+    };
+    let (_, events) = run(&queue, &mut routes, options());
+    assert_eq!(kinds(&events), [EventKind::Delivered, EventKind::Unknown]);
+    let state = queue.load(Dir::Queue, &id).expect("kept");
+    assert_eq!(fates(&state)[0], (RcptState::Sent, "250 2.0.0 <a@x> saved"));
+    assert_eq!(state.recipients[1].state, RcptState::Pending);
 }
 
 /// Issue 12, test 6: with the server down, one connection attempt however many entries wait.

@@ -25,6 +25,7 @@ pub(crate) fn draft(recipients: &[&str]) -> Draft {
         sender: "alice@example.org".into(),
         params: Parameters::default(),
         recipients: recipients.iter().map(|r| r.to_string()).collect(),
+        tried: Vec::new(),
     }
 }
 

@@ -6,7 +6,7 @@
 
 use super::Session;
 use crate::smtp::command::{BodyType, Command, MailParameter, RcptParameter};
-use crate::smtp::error::{Error, Refusal, Stage};
+use crate::smtp::error::{Acceptance, Error, Refusal, Stage};
 use crate::smtp::reply::{Code, Reply};
 
 /// One mail transaction: the envelope and what the session must know about the data.
@@ -27,8 +27,8 @@ pub struct Transaction {
 /// What the server did with the message, recipient by recipient.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {
-    /// Recipients the server took the message for.
-    pub delivered: Vec<String>,
+    /// Recipients the server took the message for, each with the reply that took it.
+    pub delivered: Vec<Acceptance>,
     /// Recipients refused at RCPT, or (LMTP) after the data.
     pub refused: Vec<Refusal>,
     /// The reply to the end of the data (the last one for LMTP).

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use super::*;
-use crate::smtp::error::Refusal;
+use crate::smtp::error::{Acceptance, Refusal};
 use crate::smtp::script::{Script, Step, client, server};
 
 #[test]
@@ -21,17 +21,17 @@ fn ehlo_literal_is_the_connections_local_address() {
 
 /// Which extensions the scripted server offers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mode {
+pub(super) enum Mode {
     Plain,
     Pipelining,
     /// PIPELINING and CHUNKING, as Exim and Dovecot offer them.
     Chunking,
 }
 
-const MODES: [Mode; 3] = [Mode::Plain, Mode::Pipelining, Mode::Chunking];
+pub(super) const MODES: [Mode; 3] = [Mode::Plain, Mode::Pipelining, Mode::Chunking];
 
 /// Greeting and EHLO, offering what `mode` has.
-fn opening(mode: Mode, lmtp: bool) -> Vec<Step> {
+pub(super) fn opening(mode: Mode, lmtp: bool) -> Vec<Step> {
     let mut ehlo = vec!["250-mx.example", "250-SIZE 1000000", "250-8BITMIME"];
     if mode != Mode::Plain {
         ehlo.push("250-PIPELINING");
@@ -53,7 +53,7 @@ fn opening(mode: Mode, lmtp: bool) -> Vec<Step> {
 }
 
 /// A session over `steps` (after the greeting and EHLO of `mode`), the script kept to look at.
-fn open(mode: Mode, lmtp: bool, steps: Vec<Step>) -> (Session, Script) {
+pub(super) fn open(mode: Mode, lmtp: bool, steps: Vec<Step>) -> (Session, Script) {
     let mut all = opening(mode, lmtp);
     all.extend(steps);
     let script = Script::new(all);
@@ -69,7 +69,7 @@ fn open(mode: Mode, lmtp: bool, steps: Vec<Step>) -> (Session, Script) {
     (session, script)
 }
 
-fn tx(from: &str, to: &[&str], body: &[u8]) -> Transaction {
+pub(super) fn tx(from: &str, to: &[&str], body: &[u8]) -> Transaction {
     Transaction {
         from: from.into(),
         recipients: to.iter().map(|r| r.to_string()).collect(),
@@ -78,20 +78,24 @@ fn tx(from: &str, to: &[&str], body: &[u8]) -> Transaction {
     }
 }
 
-fn refusal(rcpt: &str, code: u16, text: &str) -> Refusal {
+pub(super) fn refusal(rcpt: &str, code: u16, text: &str) -> Refusal {
+    (rcpt.to_string(), Reply::new(code, text))
+}
+
+pub(super) fn accepted(rcpt: &str, code: u16, text: &str) -> Acceptance {
     (rcpt.to_string(), Reply::new(code, text))
 }
 
 /// The client's bytes for one transaction in `mode`, each write of the client as one `Expect`, with
 /// the server's replies; `then_quit` puts QUIT where it goes.
-struct Exchange {
-    mail: &'static str,
-    rcpts: Vec<(&'static str, &'static str)>,
-    body: &'static [u8],
-    data_reply: &'static str,
+pub(super) struct Exchange {
+    pub(super) mail: &'static str,
+    pub(super) rcpts: Vec<(&'static str, &'static str)>,
+    pub(super) body: &'static [u8],
+    pub(super) data_reply: &'static str,
 }
 
-fn transaction_steps(mode: Mode, x: &Exchange, then_quit: bool) -> Vec<Step> {
+pub(super) fn transaction_steps(mode: Mode, x: &Exchange, then_quit: bool) -> Vec<Step> {
     let size = x.body.len();
     let mail = client(&format!("MAIL FROM:<{}> SIZE={size}", x.mail));
     let rcpts: Vec<Step> = x
@@ -140,12 +144,9 @@ fn transaction_steps(mode: Mode, x: &Exchange, then_quit: bool) -> Vec<Step> {
     steps
 }
 
-/// THE test of issue 11: three messages over one session, a refused recipient in the second; every
-/// byte both ways (the script checks each octet the client writes, in order, and that nothing more
-/// was written) and the exact per-recipient results, without and with PIPELINING, and with CHUNKING.
-#[test]
-fn three_messages_over_one_session() {
-    let exchanges = [
+/// Three messages, a recipient of the second refused: the exchanges of the many-transaction tests.
+pub(super) fn three_exchanges() -> [Exchange; 3] {
+    [
         Exchange {
             mail: "alice@example.org",
             rcpts: vec![("bob@example.org", "250 2.1.5 ok")],
@@ -167,7 +168,15 @@ fn three_messages_over_one_session() {
             body: b"Subject: three\r\n\r\nthird\r\n",
             data_reply: "250 2.0.0 queued as A3",
         },
-    ];
+    ]
+}
+
+/// THE test of issue 11: three messages over one session, a refused recipient in the second; every
+/// byte both ways (the script checks each octet the client writes, in order, and that nothing more
+/// was written) and the exact per-recipient results, without and with PIPELINING, and with CHUNKING.
+#[test]
+fn three_messages_over_one_session() {
+    let exchanges = three_exchanges();
     for mode in MODES {
         let mut steps = Vec::new();
         for (i, x) in exchanges.iter().enumerate() {
@@ -197,17 +206,17 @@ fn three_messages_over_one_session() {
         script.assert_done();
         let expected = [
             Delivery {
-                delivered: vec!["bob@example.org".into()],
+                delivered: vec![accepted("bob@example.org", 250, "2.0.0 queued as A1")],
                 refused: vec![],
                 reply: Reply::new(250, "2.0.0 queued as A1"),
             },
             Delivery {
-                delivered: vec!["dave@example.org".into()],
+                delivered: vec![accepted("dave@example.org", 250, "2.0.0 queued as A2")],
                 refused: vec![refusal("carol@example.org", 550, "5.1.1 no such user")],
                 reply: Reply::new(250, "2.0.0 queued as A2"),
             },
             Delivery {
-                delivered: vec!["erin@example.org".into()],
+                delivered: vec![accepted("erin@example.org", 250, "2.0.0 queued as A3")],
                 refused: vec![],
                 reply: Reply::new(250, "2.0.0 queued as A3"),
             },
@@ -236,7 +245,10 @@ fn plain_dialogue_bytes() {
         &mut body,
         Then::Quit,
     );
-    assert_eq!(sent.expect("delivered").delivered, ["b@example.org"]);
+    assert_eq!(
+        sent.expect("delivered").delivered,
+        [accepted("b@example.org", 250, "queued")]
+    );
     session.quit();
     script.assert_done();
     assert_eq!(
@@ -279,7 +291,10 @@ fn refused_transaction_is_reset_and_the_next_one_goes() {
         );
         assert!(session.is_ready(), "{mode:?}");
         let second = session.send(&t, &mut &b"x\r\n"[..], Then::Quit);
-        assert_eq!(second.expect("delivered").delivered, ["b@example.org"]);
+        assert_eq!(
+            second.expect("delivered").delivered,
+            [accepted("b@example.org", 250, "queued")]
+        );
         session.quit();
         script.assert_done();
     }
@@ -312,7 +327,11 @@ fn lmtp_reports_each_recipient() {
     let delivery = session
         .send(&t, &mut &b"x\r\n"[..], Then::Quit)
         .expect("one delivered");
-    assert_eq!(delivery.delivered, ["b@example.org"]);
+    // Each recipient's own reply (RFC 2033 §4.2), not the last of the transaction.
+    assert_eq!(
+        delivery.delivered,
+        [accepted("b@example.org", 250, "2.0.0 b delivered")]
+    );
     assert_eq!(
         delivery.refused,
         [refusal("c@example.org", 452, "4.2.2 c over quota")]

@@ -1,94 +1,23 @@
-//! The transaction engine: one mail transaction on an established session, any number of them in turn
-//! (RFC 5321 §3.3): MAIL, RCPT, then DATA and the dot-stuffed data or BDAT chunks (RFC 3030), pipelined
-//! when offered (RFC 2920), and the reply or replies (LMTP: one per accepted recipient, RFC 2033 §4.2)
-//! that decide the outcome. Exit status 0 comes only from here, after the final 2xx.
+//! The transaction engine: the replies of one mail transaction on an established session (RFC 5321
+//! §3.3), matched to its commands in order: MAIL, RCPT, then DATA and the dot-stuffed data or BDAT
+//! chunks (RFC 3030), pipelined when offered (RFC 2920), and the reply or replies (LMTP: one per
+//! accepted recipient, RFC 2033 §4.2) that decide the outcome. Exit status 0 comes only from here,
+//! after the final 2xx. How transactions share writes is [`super::batch`]'s; a transaction only asks
+//! it, when the end of its data is queued, to add what follows ([`Session::fill`]).
 //!
 //! Every decision that depends on PIPELINING reads the one [`Plan`]. After a refusal that leaves the
-//! dialogue in step, RSET ends the transaction (RFC 5321 §4.1.1.5) and the next one may start; the
-//! caller ends the session with [`Session::quit`]. Imports the engine's own modules only.
+//! dialogue in step, RSET ends the transaction (RFC 5321 §4.1.1.5) unless the next transaction already
+//! follows on the wire. Imports the engine's own modules only.
 
-use std::io::{self, Read};
+use std::io::Read;
 
+use super::batch::{Flight, Pending, Plan, unknown_if_sent};
 use super::mail::{Delivery, Envelope, Transaction};
+use super::transfer::Chunker;
 use super::{Link, Session};
-use crate::lines::MAX_LINE;
 use crate::smtp::command::Command;
-use crate::smtp::data::DataEncoder;
 use crate::smtp::error::{Error, Partial, Refusal, Stage};
 use crate::smtp::reply::{Code, Reply};
-
-/// What follows a transaction on the session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Then {
-    /// Another transaction may follow: the end of the data goes alone.
-    More,
-    /// The session ends after this one: under PIPELINING, QUIT goes in the same write as the end of
-    /// the data (RFC 2920 §3.1), one round trip fewer. The caller still calls [`Session::quit`], which
-    /// reads its reply.
-    Quit,
-}
-
-/// How one transaction goes on this session, decided once from the capabilities: the one place the
-/// pipelining choices are made.
-#[derive(Debug, Clone, Copy)]
-struct Plan {
-    /// RFC 2920: MAIL, every RCPT and DATA (or the first BDAT chunk) leave in one write and their
-    /// replies are read after it; without it, one command, one reply, then silence.
-    pipelined: bool,
-    /// RFC 3030: BDAT chunks instead of DATA and a dot.
-    chunked: bool,
-    then: Then,
-}
-
-impl Plan {
-    /// Whether `cmd` still has to be sent when its turn comes (pipelined, it left in the opening write).
-    fn send_in_turn(&self) -> bool {
-        !self.pipelined
-    }
-
-    /// Whether the commands after the current one are already on the wire: a refusal cannot stop
-    /// them, their replies must still be read before the outcome.
-    fn more_in_flight(&self) -> bool {
-        self.pipelined
-    }
-
-    /// Whether a reply must be the last bytes the server sent (catalogue D31). Pipelined, the next
-    /// replies may already be there.
-    fn expects_quiet(&self) -> bool {
-        !self.pipelined
-    }
-
-    /// QUIT in the same write as the end of the data.
-    fn quit_with_data(&self) -> bool {
-        self.pipelined && self.then == Then::Quit
-    }
-}
-
-/// The data goes out in writes of this size (one system call each, no per-line writes: issue 6).
-const WRITE_CHUNK: usize = 64 * 1024;
-/// BDAT chunk size: large enough that the reply after each chunk costs little, small enough to bound memory.
-const BDAT_CHUNK: usize = 1024 * 1024;
-
-/// State of a BDAT transfer: the encoder, the chunk being built, and whether the input is done.
-struct Chunker {
-    encoder: DataEncoder,
-    input: Vec<u8>,
-    buf: Vec<u8>,
-    eof: bool,
-    last: bool,
-}
-
-impl Chunker {
-    fn new() -> Chunker {
-        Chunker {
-            encoder: DataEncoder::plain(),
-            input: vec![0; WRITE_CHUNK],
-            buf: Vec::with_capacity(BDAT_CHUNK + WRITE_CHUNK),
-            eof: false,
-            last: false,
-        }
-    }
-}
 
 /// What the server said to MAIL and to each RCPT, carried to the data stage (under PIPELINING the
 /// data command went out before these answers were read).
@@ -117,82 +46,39 @@ impl Answers {
     }
 }
 
-/// Read from the message, retrying interrupted reads; a failure is an input error (exit 74).
-fn read_input(data: &mut dyn Read, buf: &mut [u8]) -> Result<usize, Error> {
-    loop {
-        match data.read(buf) {
-            Ok(n) => return Ok(n),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(Error::Input(e)),
-        }
-    }
-}
-
-/// Once the whole message is on the wire, a lost connection leaves the outcome unknown, whichever
-/// reply it interrupts: every recipient may have it.
-fn unknown_if_sent(error: Error, all_sent: bool, tx: &Transaction) -> Error {
-    match error {
-        Error::Closed { .. }
-        | Error::Io { .. }
-        | Error::Timeout { .. }
-        | Error::Protocol { .. }
-            if all_sent =>
-        {
-            Error::UnknownOutcome {
-                cause: error.to_string(),
-                partial: Partial {
-                    unknown: tx.recipients.clone(),
-                    ..Partial::default()
-                },
-            }
-        }
-        e => e,
-    }
-}
-
 impl Session {
-    /// One mail transaction: MAIL, RCPT for each recipient, then DATA and the data, or BDAT chunks when
-    /// the server offers CHUNKING (RFC 3030). Pipelined when the server offers PIPELINING (RFC 2920):
-    /// MAIL, every RCPT and DATA (or the first BDAT chunk) go in one write, the end of the data (and
-    /// QUIT, with [`Then::Quit`]) in another; every reply is still read in order and leads to exactly
-    /// the outcome it would have without pipelining. After it, [`Session::is_ready`] says whether the
-    /// next one may start.
-    pub fn send(
+    /// Read the replies of `p`, whose first commands are sent, send the rest of it as they allow, and
+    /// return its outcome.
+    pub(super) fn complete<'a>(
         &mut self,
-        tx: &Transaction,
-        data: &mut dyn Read,
-        then: Then,
+        plan: Plan,
+        flight: &mut Flight<'a, '_>,
+        p: &mut Pending<'a>,
     ) -> Result<Delivery, Error> {
-        let envelope = self.envelope(tx)?;
-        if self.link != Link::Ready {
-            return Err(Error::Closed { stage: Stage::Mail });
-        }
-        let plan = Plan {
-            pipelined: self.caps.pipelining(),
-            chunked: self.caps.chunking(),
-            then,
-        };
-        let mut chunker = plan.chunked.then(Chunker::new);
-        self.queue(&envelope.mail)?;
-        if plan.more_in_flight() {
-            for rcpt in &envelope.rcpts {
-                self.queue(rcpt)?;
-            }
-            match &mut chunker {
-                None => self.queue(&Command::Data)?,
-                Some(chunker) => self.queue_chunk(chunker, data, plan)?,
-            }
-        }
-        self.flush(Stage::Mail)?;
-        // A small message can go out whole in that one write (its only BDAT chunk, LAST).
-        let all_sent = chunker.as_ref().is_some_and(|c| c.last);
         let answers = self
-            .envelope_answers(plan, &envelope, tx)
-            .map_err(|e| unknown_if_sent(e, all_sent, tx))?;
-        match chunker {
-            None => self.send_data_command(plan, data, answers),
-            Some(chunker) => self.send_chunks(plan, chunker, data, answers),
+            .opening_answers(plan, p)
+            .map_err(|e| unknown_if_sent(e, p.sent, &p.tx))?;
+        match p.chunker.take() {
+            None => self.send_data_command(plan, flight, &mut *p.data, answers),
+            Some(chunker) => self.send_chunks(plan, flight, chunker, &mut *p.data, answers),
         }
+    }
+
+    /// The replies to the RSET before `p` (when one went) and to its envelope.
+    fn opening_answers(&mut self, plan: Plan, p: &Pending<'_>) -> Result<Answers, Error> {
+        if p.reset_first {
+            let reply = self.read_reply(Stage::Mail)?;
+            if reply.code == Code::UNAVAILABLE {
+                let stage = Stage::Mail;
+                return Err(Error::Rejected { stage, reply });
+            }
+            if !reply.is_positive() {
+                // An RSET refused: nothing after it can be trusted to be in step.
+                let stage = Stage::Mail;
+                return Err(self.abort(Error::Unexpected { stage, reply }));
+            }
+        }
+        self.envelope_answers(plan, &p.envelope, &p.tx)
     }
 
     /// Send `cmd` now if it did not leave in the opening write.
@@ -259,10 +145,12 @@ impl Session {
         Ok(answers)
     }
 
-    /// DATA, 354, the dot-stuffed data and the final dot (RFC 5321 §4.1.1.4).
-    fn send_data_command(
+    /// DATA, 354, the dot-stuffed data and the final dot (RFC 5321 §4.1.1.4); the next transaction's
+    /// first commands (or QUIT) go in the same write as the dot.
+    fn send_data_command<'a>(
         &mut self,
         plan: Plan,
+        flight: &mut Flight<'a, '_>,
         data: &mut dyn Read,
         answers: Answers,
     ) -> Result<Delivery, Error> {
@@ -298,29 +186,31 @@ impl Session {
                 reply,
             });
         }
-        self.transfer(data, DataEncoder::dot_stuffing())?;
-        if plan.quit_with_data() {
-            self.queue_quit()?;
-        }
+        self.transfer(data)?;
+        self.fill(plan, flight, true);
         self.flush_data()?;
-        self.final_replies(answers)
+        flight.written();
+        self.final_replies(answers, flight.followed())
     }
 
     /// BDAT chunks, the last marked LAST (RFC 3030 §2); no dot-stuffing, the same CRLF normalisation.
-    fn send_chunks(
+    /// A refusal ends the transaction with RSET unless the next one follows, behind an RSET of its own.
+    fn send_chunks<'a>(
         &mut self,
         plan: Plan,
+        flight: &mut Flight<'a, '_>,
         mut chunker: Chunker,
         data: &mut dyn Read,
         answers: Answers,
     ) -> Result<Delivery, Error> {
         if plan.send_in_turn() {
-            self.queue_chunk(&mut chunker, data, plan)?;
+            self.queue_chunk(&mut chunker, data, &mut flight.scratch)?;
             self.flush_data()?;
         }
         loop {
+            let followed = flight.followed();
             if chunker.last && !answers.nobody() {
-                return self.final_replies(answers);
+                return self.final_replies(answers, followed);
             }
             let reply = self.read_reply(Stage::DataTransfer)?;
             self.trace.data_reply(reply.code.get(), &reply.message());
@@ -331,80 +221,25 @@ impl Session {
                 });
             }
             if answers.nobody() {
-                return Err(self.reset(answers.into_error()));
+                return Err(self.end_refused(answers.into_error(), followed));
             }
             if !reply.is_positive() {
-                return Err(self.reset(Error::Rejected {
-                    stage: Stage::DataTransfer,
-                    reply,
-                }));
+                let stage = Stage::DataTransfer;
+                return Err(self.end_refused(Error::Rejected { stage, reply }, followed));
             }
             self.expect_quiet(Stage::DataTransfer)?;
-            self.queue_chunk(&mut chunker, data, plan)?;
-            self.flush_data()?;
-        }
-    }
-
-    /// Encode the next chunk (up to [`BDAT_CHUNK`] octets) and queue `BDAT n [LAST]` with it; after the
-    /// last chunk, QUIT too when the plan says so.
-    fn queue_chunk(
-        &mut self,
-        chunker: &mut Chunker,
-        data: &mut dyn Read,
-        plan: Plan,
-    ) -> Result<(), Error> {
-        chunker.buf.clear();
-        while !chunker.eof && chunker.buf.len() < BDAT_CHUNK {
-            let n = read_input(data, &mut chunker.input).map_err(|e| self.fail(e))?;
-            if n == 0 {
-                chunker.eof = true;
-                chunker.encoder.finish(&mut chunker.buf);
-            } else {
-                chunker
-                    .encoder
-                    .encode(&chunker.input[..n], &mut chunker.buf);
+            self.queue_chunk(&mut chunker, data, &mut flight.scratch)?;
+            if chunker.last {
+                self.fill(plan, flight, true);
             }
+            self.flush_data()?;
+            flight.written();
         }
-        chunker.last = chunker.eof;
-        if chunker.last {
-            self.note_long_lines(&chunker.encoder);
-        }
-        let cmd = Command::Bdat {
-            size: chunker.buf.len() as u64,
-            last: chunker.last,
-        };
-        self.queue(&cmd)?;
-        self.trace.data_begin();
-        self.trace.data_chunk(&chunker.buf);
-        self.trace.data_end(chunker.buf.len() as u64);
-        self.wbuf.extend_from_slice(&chunker.buf);
-        if chunker.last && plan.quit_with_data() {
-            self.queue_quit()?;
-        }
-        Ok(())
-    }
-
-    /// QUIT after the end of the data, in the same write (RFC 2920 §3.1): from here only replies are
-    /// read, and [`Session::quit`] reads QUIT's.
-    fn queue_quit(&mut self) -> Result<(), Error> {
-        self.queue(&Command::Quit)?;
-        self.link = Link::QuitSent;
-        Ok(())
-    }
-
-    /// `--interactive` DATA: after the caller's `DATA` got 354, send `data` dot-stuffed and return the
-    /// reply to the final dot.
-    pub fn send_data(&mut self, data: &mut dyn Read) -> Result<Reply, Error> {
-        self.transfer(data, DataEncoder::dot_stuffing())?;
-        self.flush_data()?;
-        let reply = self.read_reply(Stage::FinalReply)?;
-        self.trace.data_reply(reply.code.get(), &reply.message());
-        Ok(reply)
     }
 
     /// After the data: one reply, or (LMTP) one per accepted recipient, each bounded by the final
-    /// timeout.
-    fn final_replies(&mut self, answers: Answers) -> Result<Delivery, Error> {
+    /// timeout. `followed`: the next transaction is already on the wire.
+    fn final_replies(&mut self, answers: Answers, followed: bool) -> Result<Delivery, Error> {
         if let Some(progress) = &mut self.progress {
             progress.finish();
         }
@@ -437,13 +272,15 @@ impl Session {
             };
             self.note_final_reply(&reply);
             match (reply.is_positive(), self.opts.lmtp) {
-                (true, true) => delivered.push(accepted[i].clone()),
+                (true, true) => delivered.push((accepted[i].clone(), reply.clone())),
                 // SMTP: one 250 for the message, so for every accepted recipient.
-                (true, false) => delivered.extend(accepted.iter().cloned()),
+                (true, false) => {
+                    delivered.extend(accepted.iter().map(|a| (a.clone(), reply.clone())))
+                }
                 (false, true) => refused.push((accepted[i].clone(), reply.clone())),
                 (false, false) => {
                     let stage = Stage::FinalReply;
-                    return Err(self.reset(Error::Rejected { stage, reply }));
+                    return Err(self.end_refused(Error::Rejected { stage, reply }, followed));
                 }
             }
             last = Some(reply);
@@ -499,65 +336,13 @@ impl Session {
         error
     }
 
-    /// Stream the data through the encoder, one write per 64 KiB; the tail (with the end of data) stays
-    /// queued for the caller's last write.
-    fn transfer(&mut self, data: &mut dyn Read, mut encoder: DataEncoder) -> Result<(), Error> {
-        self.trace.data_begin();
-        let mut input = vec![0u8; WRITE_CHUNK];
-        let mut total = 0u64;
-        loop {
-            // Never send the end of the data for data we could not read (catalogue F43).
-            let n = read_input(data, &mut input).map_err(|e| self.fail(e))?;
-            if n == 0 {
-                break;
-            }
-            let start = self.wbuf.len();
-            encoder.encode(&input[..n], &mut self.wbuf);
-            total += (self.wbuf.len() - start) as u64;
-            self.trace.data_chunk(&self.wbuf[start..]);
-            if self.wbuf.len() >= WRITE_CHUNK {
-                self.flush_data()?;
-            }
-        }
-        let start = self.wbuf.len();
-        encoder.finish(&mut self.wbuf);
-        total += (self.wbuf.len() - start) as u64;
-        self.trace.data_chunk(&self.wbuf[start..]);
-        self.trace.data_end(total);
-        self.note_long_lines(&encoder);
-        Ok(())
-    }
-
-    /// Lines over 998 octets go out unchanged (never folded silently); the trace says so.
-    fn note_long_lines(&mut self, encoder: &DataEncoder) {
-        if encoder.long_lines() > 0 {
-            let text = format!(
-                "{} line(s) longer than {MAX_LINE} octets sent unchanged (RFC 5321 §4.5.3.1.6); the \
-                 server may refuse them",
-                encoder.long_lines()
-            );
-            self.trace.note("note", &text);
-        }
-    }
-
-    /// A write failure during the data: if the server said why (a 5xx before closing, catalogue E37),
-    /// report that reply.
-    fn flush_data(&mut self) -> Result<(), Error> {
-        let queued = self.wbuf.len() as u64;
-        match self.flush(Stage::DataTransfer) {
-            Ok(()) => {
-                if let Some(progress) = &mut self.progress {
-                    progress.advance(queued);
-                }
-                Ok(())
-            }
-            Err(e) => match self.read_parting_reply(Stage::DataTransfer) {
-                Some(reply) if !reply.is_positive() => Err(Error::Rejected {
-                    stage: Stage::DataTransfer,
-                    reply,
-                }),
-                _ => Err(e),
-            },
+    /// A transaction refused after its data: RSET, unless the next transaction follows on the wire
+    /// already (the end of the data ended this one, RFC 5321 §4.1.1.4; under CHUNKING an RSET went
+    /// before the next MAIL).
+    fn end_refused(&mut self, error: Error, followed: bool) -> Error {
+        match followed {
+            true => error,
+            false => self.reset(error),
         }
     }
 }

@@ -34,6 +34,7 @@ fn draft(uid: u32, recipients: &[&str]) -> Draft {
         sender: "alice@example.org".into(),
         params: Default::default(),
         recipients: recipients.iter().map(|r| r.to_string()).collect(),
+        tried: Vec::new(),
     }
 }
 
@@ -113,6 +114,62 @@ fn five_hundred_entries_and_a_dead_server_mean_one_connection_attempt() {
     assert_eq!(run.status.code(), Some(75), "{}", stderr(&run));
     assert_eq!(accepted, 1);
     assert_eq!(user.names("queue").len(), 500);
+}
+
+/// Spec §9: a server that offers no CHUNKING (the sink speaks lockstep) gets a pool of
+/// `queue_connections` connections from one `-q`, sharing the entries, each delivered exactly once.
+#[test]
+fn a_server_without_chunking_gets_a_pool_of_connections() {
+    let sink = Sink::start();
+    let user = User::new();
+    let config = user.home.path().join(".config/mailsend/config.toml");
+    let text = std::fs::read_to_string(&config).expect("config");
+    std::fs::write(&config, format!("{text}queue_connections = 3\n")).expect("config");
+    let queue = open(&user, Clock::system());
+    for n in 0..12 {
+        let rcpt = format!("r{n}@example.org");
+        let data = message(&format!("m{n}"));
+        queue
+            .enqueue(&draft(0, &[&rcpt]), &mut &data[..])
+            .expect("queued");
+    }
+    let run = user.run_queue(&sink.host(), &[]);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    assert_eq!(sink.connections(), 3);
+    for n in 0..12 {
+        assert_eq!(sink.count_for(&format!("r{n}@example.org")), 1, "r{n}");
+    }
+    assert!(user.names("queue").is_empty());
+}
+
+/// A send that fails and queues records its attempt: one attempt, the failure as the last reply (which
+/// -bp shows), the backoff before the next try. Found by the interop group queue: -bp showed no reason
+/// for such an entry, --json called it never tried, --queue-check said "not tried yet".
+#[test]
+fn a_send_that_queues_records_its_failed_attempt() {
+    let user = User::new();
+    // A port nothing listens on: connection refused.
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let host = listener.local_addr().expect("addr").to_string();
+    drop(listener);
+    let sent = user.send(&host, &[], &["bob@example.org"], &[]);
+    assert_eq!(sent.status.code(), Some(0), "{}", stderr(&sent));
+    let queue = open(&user, Clock::system());
+    let ids = queue.ids(Dir::Queue).expect("listed");
+    assert_eq!(ids.len(), 1);
+    let state = queue.load(Dir::Queue, &ids[0]).expect("state");
+    let r = &state.recipients[0];
+    assert_eq!(r.attempts, 1, "{r:?}");
+    assert!(
+        r.last_reply
+            .as_deref()
+            .is_some_and(|t| t.starts_with("cannot connect to")),
+        "{r:?}"
+    );
+    assert!(r.next_try >= state.created + 60, "{r:?}");
+    let listed = user.cmd(&host, &[]).arg("-bp").output().expect("run");
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    assert!(listed.contains("(cannot connect to"), "{listed}");
 }
 
 /// Issue 12, test 5: a truncated state is never sent and goes to failed/ with a log line; a link

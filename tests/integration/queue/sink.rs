@@ -5,7 +5,7 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
@@ -24,6 +24,8 @@ pub struct Stored {
 #[derive(Default)]
 struct Shared {
     stored: Mutex<Vec<Stored>>,
+    /// Connections accepted (the queue's pool is counted).
+    connections: AtomicUsize,
     stop: AtomicBool,
 }
 
@@ -52,6 +54,7 @@ impl Sink {
             while !inner.stop.load(Ordering::SeqCst) {
                 match listener.accept() {
                     Ok((stream, _)) => {
+                        inner.connections.fetch_add(1, Ordering::SeqCst);
                         let (shared, rcpt, data) = (inner.clone(), rcpt.clone(), data.clone());
                         thread::spawn(move || {
                             let _ = serve(stream, &shared, &*rcpt, &*data);
@@ -78,6 +81,10 @@ impl Sink {
             .iter()
             .filter(|m| m.recipients.iter().any(|r| r == recipient))
             .count()
+    }
+
+    pub fn connections(&self) -> usize {
+        self.shared.connections.load(Ordering::SeqCst)
     }
 }
 
