@@ -210,3 +210,94 @@ fn error_text(error: &anyhow::Error) -> String {
     causes.reverse();
     causes.join("; ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::smtp::reply::Reply;
+
+    fn wire(answer: &Answer) -> String {
+        String::from_utf8(answer.wire(true)).expect("utf-8")
+    }
+
+    /// Spec §10's outcomes, as the reply to the dot.
+    #[test]
+    fn the_reply_to_the_dot() {
+        let ok = Delivery {
+            delivered: vec![("b@x".into(), Reply::new(250, "ok"))],
+            refused: Vec::new(),
+            reply: Reply::new(250, "2.0.0 ok"),
+        };
+        let reply = wire(&accepted(&ok));
+        assert!(reply.starts_with("250 2.0.0 Ok: queued as "), "{reply}");
+        let partial = Delivery {
+            refused: vec![("c@x".into(), Reply::new(550, "5.1.1 no such user"))],
+            ..ok.clone()
+        };
+        assert_eq!(
+            wire(&accepted(&partial)),
+            "550 5.1.1 <c@x>: refused by the server: 550 5.1.1 no such user\r\n"
+        );
+        let busy = Delivery {
+            refused: vec![("c@x".into(), Reply::new(450, "4.2.0 busy"))],
+            ..ok
+        };
+        assert!(wire(&accepted(&busy)).starts_with("451 4.3.0 <c@x>: "));
+        let cases: Vec<(Error, &str)> = vec![
+            (
+                Error::Rejected {
+                    stage: EngineStage::FinalReply,
+                    reply: Reply::new(554, "5.7.1 spam"),
+                },
+                "554 5.7.1 spam\r\n",
+            ),
+            (
+                Error::RecipientsRefused {
+                    refused: vec![("b@x".into(), Reply::new(550, "5.1.1 unknown"))],
+                },
+                "550 5.1.1 <b@x>: refused by the server: 550 5.1.1 unknown\r\n",
+            ),
+            (
+                Error::MessageTooBig { size: 10, limit: 5 },
+                "552 5.3.4 the message is 10 bytes",
+            ),
+            (
+                Error::Closed {
+                    stage: EngineStage::Mail,
+                },
+                "451 4.3.0 the server closed",
+            ),
+            (
+                Error::Rejected {
+                    stage: EngineStage::Mail,
+                    reply: Reply::new(451, "4.3.0 try later"),
+                },
+                "451 4.3.0 the server refused",
+            ),
+        ];
+        for (error, expected) in cases {
+            let reply = wire(&failed(&anyhow::Error::new(error)));
+            assert!(reply.starts_with(expected), "{reply:?} is not {expected:?}");
+        }
+    }
+
+    #[test]
+    fn only_a_kept_session_found_closed_at_mail_is_dialled_again() {
+        assert!(dropped_while_idle(&Error::Closed {
+            stage: EngineStage::Mail
+        }));
+        let idle = Error::Rejected {
+            stage: EngineStage::Mail,
+            reply: Reply::new(421, "4.4.2 idle"),
+        };
+        assert!(dropped_while_idle(&idle));
+        assert!(!dropped_while_idle(&Error::Closed {
+            stage: EngineStage::FinalReply
+        }));
+        let refused = Error::Rejected {
+            stage: EngineStage::Mail,
+            reply: Reply::new(550, "no"),
+        };
+        assert!(!dropped_while_idle(&refused));
+    }
+}
