@@ -353,3 +353,44 @@ fn usage_errors_and_the_debug_file() {
         assert!(trace.contains(expected), "{expected:?} in {trace}");
     }
 }
+
+/// A client that pipelines commands but never reads the replies cannot hold mailsend: once the pipe
+/// is full, the wait for room is bounded by --timeout too.
+#[test]
+fn a_client_that_never_reads_is_bounded_by_the_timeout() {
+    use std::io::Write as _;
+    use std::process::{Command, Stdio};
+    let home = home();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mailsend"))
+        .env_clear()
+        .envs(crate::harness::environment(home.path()))
+        .args(["-bs", "--host", "127.0.0.1:9", "--timeout", "1"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let writer = std::thread::spawn(move || {
+        let flood = b"NOOP\r\n".repeat(100_000);
+        let _ = stdin.write_all(&flood);
+    });
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break Some(status);
+        }
+        if started.elapsed() > std::time::Duration::from_secs(15) {
+            let _ = child.kill();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let _ = writer.join();
+    let status = status.expect("mailsend ended by itself");
+    assert_eq!(
+        status.code(),
+        Some(74),
+        "cannot write the replies: an I/O error"
+    );
+}
