@@ -49,6 +49,13 @@ impl<'a> Relay<'a> {
         let result = self.deliver(prepared, spool);
         submission::log_outcome(self.settings, tx, &result);
         hooks::kill_at("bs:attempted");
+        // A recipient refused for good failed the whole transaction upstream (nobody got it): the
+        // caller hears 550 and nothing is queued, or its retry would double what a queue run sends.
+        if let Err(e) = &result
+            && refused_for_good_in(e).is_some()
+        {
+            return failed(e);
+        }
         let owed = match self.settings.queue.policy {
             QueuePolicy::OnFailure => queueing::owed(&result, tx),
             _ => None,
@@ -119,6 +126,7 @@ impl<'a> Relay<'a> {
         spool: &Spool,
     ) -> anyhow::Result<Result<Delivery, Error>> {
         let mut data = prepared.reader(spool).map_err(InputError::Spooled)?;
+        session.whole_or_none();
         let result = session.send(&prepared.transaction, &mut data, Then::More);
         match session.is_ready() {
             true => self.session = Some(session),
@@ -184,15 +192,21 @@ fn refused_for_good(refused: &[Refusal]) -> Option<Answer> {
     ))
 }
 
+/// The `550` for a send that failed because a recipient was refused for good.
+fn refused_for_good_in(error: &anyhow::Error) -> Option<Answer> {
+    match error.chain().find_map(|c| c.downcast_ref::<Error>()) {
+        Some(Error::RecipientsRefused { refused }) => refused_for_good(refused),
+        _ => None,
+    }
+}
+
 /// Not delivered and not queued: the server's own 5xx passed through, a recipient refused for good
 /// named, else `451` with the reason.
 fn failed(error: &anyhow::Error) -> Answer {
-    let engine = error.chain().find_map(|c| c.downcast_ref::<Error>());
-    if let Some(Error::RecipientsRefused { refused }) = engine
-        && let Some(answer) = refused_for_good(refused)
-    {
+    if let Some(answer) = refused_for_good_in(error) {
         return answer;
     }
+    let engine = error.chain().find_map(|c| c.downcast_ref::<Error>());
     match engine {
         Some(Error::Rejected { reply, .. }) if reply.is_permanent() => Answer::upstream(reply),
         Some(Error::MessageTooBig { .. }) => Answer::new(552, "5.3.4", error_text(error)),

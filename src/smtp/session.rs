@@ -158,6 +158,8 @@ pub struct Session {
     challenged: bool,
     /// A progress line for a person at a terminal (long sends only).
     progress: Option<crate::progress::Progress>,
+    /// Every recipient or none ([`Session::whole_or_none`]).
+    whole_or_none: bool,
 }
 
 /// Wrap `stream` in TLS and finish the handshake; report it in the trace.
@@ -208,6 +210,7 @@ impl Session {
             link: Link::Ready,
             challenged: false,
             progress: None,
+            whole_or_none: false,
         };
         session.read_greeting()?;
         Ok(session)
@@ -238,6 +241,14 @@ impl Session {
 
     pub fn trace(&mut self) -> &mut Trace {
         &mut self.trace
+    }
+
+    /// From now on a message goes to every recipient or to none: a recipient refused for good at RCPT
+    /// ends the transaction with RSET before any data, and the send fails with every refusal. The
+    /// commands then go one at a time, since DATA must wait for every RCPT's answer. For `-bs` (spec
+    /// §10), whose caller can be told only one outcome per message.
+    pub fn whole_or_none(&mut self) {
+        self.whole_or_none = true;
     }
 
     /// Show the progress of the data transfer on a terminal.

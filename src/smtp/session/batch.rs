@@ -213,7 +213,7 @@ impl Session {
     /// when the connection can no longer be used; [`Session::is_ready`] then says whether more may go.
     pub fn send_batch<'a>(&mut self, batch: &mut dyn Batch<'a>, then: Then) {
         let plan = Plan {
-            pipelined: self.caps.pipelining(),
+            pipelined: self.caps.pipelining() && !self.whole_or_none,
             chunked: self.caps.chunking(),
             then,
         };

@@ -607,3 +607,76 @@ fn fault_matrix_in_memory() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// Spec §10 (`-bs`): with [`Session::whole_or_none`], a recipient refused for good means nobody gets the
+/// message: the RCPTs are answered one at a time, RSET follows, no DATA or BDAT is sent, and the send
+/// fails with every refusal; a refusal for now alone still lets the others have it.
+#[test]
+fn whole_or_none_sends_no_data_after_a_permanent_refusal() {
+    for mode in MODES {
+        let steps = vec![
+            client("MAIL FROM:<a@example.org> SIZE=3"),
+            server("250 ok"),
+            client("RCPT TO:<b@example.org>"),
+            server("250 ok"),
+            client("RCPT TO:<c@example.org>"),
+            server("550 5.1.1 no such user"),
+            client("RSET"),
+            server("250 reset"),
+            client("QUIT"),
+            server("221 bye"),
+        ];
+        let (mut session, script) = open(mode, false, steps);
+        session.whole_or_none();
+        let t = tx(
+            "a@example.org",
+            &["b@example.org", "c@example.org"],
+            b"x\r\n",
+        );
+        let result = session.send(&t, &mut &b"x\r\n"[..], Then::More);
+        match &result {
+            Err(Error::RecipientsRefused { refused }) => {
+                assert_eq!(
+                    refused,
+                    &[refusal("c@example.org", 550, "5.1.1 no such user")]
+                )
+            }
+            other => panic!("{mode:?}: {other:?}"),
+        }
+        assert!(session.is_ready(), "{mode:?}");
+        session.quit();
+        script.assert_done();
+    }
+    // A 450 alone: b gets it, c is left to the caller (the queue), as without the rule.
+    let steps = vec![
+        client("MAIL FROM:<a@example.org> SIZE=3"),
+        server("250 ok"),
+        client("RCPT TO:<b@example.org>"),
+        server("250 ok"),
+        client("RCPT TO:<c@example.org>"),
+        server("450 4.2.0 busy"),
+        client("DATA"),
+        server("354 go"),
+        Step::Expect(b"x\r\n.\r\n".to_vec()),
+        server("250 queued"),
+    ];
+    let (mut session, script) = open(Mode::Pipelining, false, steps);
+    session.whole_or_none();
+    let t = tx(
+        "a@example.org",
+        &["b@example.org", "c@example.org"],
+        b"x\r\n",
+    );
+    let delivery = session
+        .send(&t, &mut &b"x\r\n"[..], Then::More)
+        .expect("b has it");
+    assert_eq!(
+        delivery.delivered,
+        [accepted("b@example.org", 250, "queued")]
+    );
+    assert_eq!(
+        delivery.refused,
+        [refusal("c@example.org", 450, "4.2.0 busy")]
+    );
+    script.assert_done();
+}

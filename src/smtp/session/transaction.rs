@@ -58,6 +58,14 @@ impl Session {
         let answers = self
             .opening_answers(plan, p)
             .map_err(|e| unknown_if_sent(e, p.sent, &p.tx))?;
+        if self.whole_or_none
+            && answers.mail_refused.is_none()
+            && answers.refused.iter().any(|(_, r)| r.is_permanent())
+        {
+            // Nothing was sent past the RCPTs (one command at a time): no recipient gets it.
+            let refused = answers.refused;
+            return Err(self.reset(Error::RecipientsRefused { refused }));
+        }
         match p.chunker.take() {
             None => self.send_data_command(plan, flight, &mut *p.data, answers),
             Some(chunker) => self.send_chunks(plan, flight, chunker, &mut *p.data, answers),

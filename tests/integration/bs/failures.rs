@@ -18,8 +18,9 @@ fn one_message(bs: &mut Bs, rcpts: &[&str], body: &str) -> String {
     bs.reply()
 }
 
-/// Spec §10: a 5xx to one RCPT upstream fails the transaction with 550 naming the recipient; a 5xx
-/// to the data is the server's own reply, passed through. The session goes on after each.
+/// Spec §10: a 5xx to one RCPT upstream fails the transaction with 550 naming the recipient, and
+/// nobody gets the message (no DATA goes upstream, so a retry by the caller cannot double it); a 5xx to
+/// the data is the server's own reply, passed through. The session goes on after each.
 #[test]
 fn upstream_refusals_reach_the_client() {
     let home = home();
@@ -30,7 +31,7 @@ fn upstream_refusals_reach_the_client() {
         )
         .on_nth(
             Stage::FinalReply,
-            2,
+            1,
             Action::reply("554 5.7.1 Message refused: looks like spam"),
         );
     let server = Server::start(script);
@@ -51,6 +52,12 @@ fn upstream_refusals_reach_the_client() {
     assert_eq!((ended.code, ended.stderr.as_str()), (Some(0), ""));
     let t = server.finish();
     assert_eq!(t.count("EHLO"), 1, "{:?}", t.commands);
+    assert_eq!(
+        t.count("DATA"),
+        2,
+        "bob never had message one: {:?}",
+        t.commands
+    );
     let queue = home.path().join(".local/state/mailsend/queue/queue");
     assert_eq!(std::fs::read_dir(&queue).map(|d| d.count()).unwrap_or(0), 0);
 }
