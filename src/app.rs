@@ -55,6 +55,13 @@ fn execute(cli: &Cli, env: &Env, settings: &Settings) -> anyhow::Result<Outcome>
         Mode::QueueRun | Mode::QueueList { .. } | Mode::QueueCheck | Mode::QueueEntry(..) => {
             return crate::queue::command::run(cli, env, settings);
         }
+        Mode::CheckAliases => {
+            let envelope = &settings.envelope;
+            let summary =
+                settings::aliases::summary(&envelope.aliases_file, envelope.file_aliases.as_ref());
+            writeln!(io::stdout(), "{summary}")?;
+            return Ok(Outcome::Done);
+        }
         Mode::Send | Mode::Pretend | Mode::QuitAfter(_) => {}
     }
     let spool = read_input(settings)?;
@@ -248,6 +255,7 @@ fn policy_of(settings: &Settings) -> Policy<'_, SettingsError> {
         from: envelope.from.as_deref(),
         read_recipients: envelope.read_recipients,
         aliases: &envelope.aliases,
+        file_aliases: envelope.file_aliases.as_ref(),
         maildomain: envelope.maildomain.as_deref(),
         default_sender: envelope.default_sender.get(),
         full_name: envelope.full_name.as_deref(),

@@ -244,7 +244,7 @@ fn null_sender_forms() {
 
 #[test]
 fn symfony_bs_and_other_modes_are_refused() {
-    for mode in ["-bs", "-bi", "-bv", "-bt", "-bd"] {
+    for mode in ["-bs", "-bv", "-bt", "-bd"] {
         let err = parse_err(&[mode]);
         assert_eq!(err.kind(), ErrorKind::ValueValidation, "{mode}");
         assert!(err.to_string().contains("not supported"), "{err}");
@@ -253,6 +253,8 @@ fn symfony_bs_and_other_modes_are_refused() {
     assert_eq!(parse(&["-bm", "x@y"]).sendmail.mode.as_deref(), Some("m"));
     // Issue 12: -bp lists the queue.
     assert_eq!(parse(&["-bp"]).sendmail.mode.as_deref(), Some("p"));
+    // Issue 14: -bi checks the aliases file.
+    assert_eq!(parse(&["-bi"]).sendmail.mode.as_deref(), Some("i"));
     assert_eq!(parse(&["-b", "m", "x@y"]).recipients, strings(&["x@y"]));
 }
 

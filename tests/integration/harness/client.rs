@@ -1,5 +1,5 @@
-//! Running the binary under test hermetically: a temp HOME (and XDG_CONFIG_HOME, TMPDIR inside it), USER
-//! `tester`, and no other environment, so nothing of the developer's setup leaks into a test.
+//! Running the binary under test hermetically: a temp HOME (and XDG_CONFIG_HOME, TMPDIR and the `/etc` of
+//! aliases and mailname inside it), USER `tester`, and no other environment, so nothing of the developer's setup leaks into a test.
 
 use std::path::Path;
 use std::time::Duration;
@@ -40,6 +40,9 @@ pub fn mailsend_as(program: &Path, home: &TempDir) -> Command {
         .env("USER", "tester")
         .env("LOGNAME", "tester")
         .env("LANG", "C")
+        // /etc/aliases and /etc/mailname are read in HOME/etc (absent unless a test writes them), never
+        // the machine's own (issue 14).
+        .env("MAILSEND_TEST_ETC", dir.join("etc"))
         .timeout(RUN_LIMIT);
     cmd
 }
