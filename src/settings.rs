@@ -348,13 +348,9 @@ pub fn resolve(cli: &Cli, env: &Env) -> anyhow::Result<Settings> {
     let tls = server::tls(&mut l, cli, &target, &loaded.resolved)?;
     let server = server::server(&mut l, cli, env, &target)?;
     let auth = auth(&mut l, cli, env, file_password)?;
-    let aliases_file = aliases::file(cli, env);
     let mode = Mode::from_cli(cli);
-    let file_aliases = match aliases.is_empty() || mode == Mode::CheckAliases {
-        true => aliases::load(&aliases_file)?,
-        false => None,
-    };
-    let envelope = envelope::policy(&mut l, cli, env, (aliases, aliases_file, file_aliases))?;
+    let file_aliases = aliases::for_mode(&mut l, cli, env, &mode, aliases.is_empty())?;
+    let envelope = envelope::policy(&mut l, cli, env, (aliases, file_aliases))?;
     let logging = logging(&mut l, cli, env)?;
     let queue = queue::settings(
         &mut l,

@@ -6,8 +6,9 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::Env;
 use super::error::AliasesError;
+use super::layers::Layers;
+use super::{Env, Mode};
 use crate::cli::Cli;
 use crate::message::envelope::aliases::{self, Aliases};
 
@@ -38,6 +39,33 @@ pub fn file(cli: &Cli, env: &Env) -> AliasesFile {
             named: false,
         },
     }
+}
+
+/// The aliases file of this run and, when the run uses it, its aliases: a run that reads a message and has
+/// no `[aliases]` table (`table_empty`), and `-bi`. The queue's modes never read it, so a broken file
+/// cannot stop mail that was expanded when it was queued.
+pub(super) fn for_mode(
+    l: &mut Layers,
+    cli: &Cli,
+    env: &Env,
+    mode: &Mode,
+    table_empty: bool,
+) -> Result<(AliasesFile, Option<Aliases>), AliasesError> {
+    let file = file(cli, env);
+    let used = *mode == Mode::CheckAliases || (table_empty && mode.reads_message());
+    let aliases = match used {
+        true => load(&file)?,
+        false => None,
+    };
+    if let Some(a) = &aliases {
+        let source = if file.named { "-oA" } else { "default" };
+        l.note(
+            "aliases file",
+            format!("{} ({} aliases)", file.path.display(), a.len()),
+            source,
+        );
+    }
+    Ok((file, aliases))
 }
 
 /// The file's aliases, its warnings printed on stderr; `None` when the system's file does not exist (no

@@ -15,7 +15,10 @@ pub(super) fn policy(
     l: &mut Layers,
     cli: &Cli,
     env: &Env,
-    (aliases, aliases_file, file_aliases): (BTreeMap<String, String>, AliasesFile, Option<Aliases>),
+    (aliases, (aliases_file, file_aliases)): (
+        BTreeMap<String, String>,
+        (AliasesFile, Option<Aliases>),
+    ),
 ) -> Result<EnvelopePolicy, SettingsError> {
     let from = l.pick("from", cli.from.clone(), |a| a.from.clone());
     let maildomain = match l.pick("maildomain", None, |a| a.maildomain.clone()) {
