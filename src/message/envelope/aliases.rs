@@ -14,8 +14,10 @@
 //! Expansion ([`Aliases::expand`]) follows names recursively; a name met again while it is being
 //! expanded (`root: root, admin`, or `a: b` with `b: a`) is kept as it is rather than followed, as
 //! sendmail and Postfix's local(8) do for an alias that names itself, so a loop ends and nothing is lost.
+//! Each name is expanded once per recipient and at most [`MAX_DEPTH`] names deep, so that no file can make
+//! the expansion slow or deep.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use super::parse_address_list;
 
@@ -197,7 +199,10 @@ fn classify(target: &str) -> Result<Result<String, &'static str>, String> {
     if bare.starts_with('/') {
         return Ok(Err("file"));
     }
-    if bare.len() >= 9 && bare[..9].eq_ignore_ascii_case(":include:") {
+    if bare
+        .get(..9)
+        .is_some_and(|p| p.eq_ignore_ascii_case(":include:"))
+    {
         return Ok(Err(":include:"));
     }
     match parse_address_list(target) {
@@ -232,35 +237,61 @@ impl Aliases {
     }
 
     /// The addresses `address` stands for, recursively, or `None` when no alias applies to it. A name met
-    /// again while it is being expanded is kept as it is (see the module's text).
+    /// again while it is being expanded is kept as it is (see the module's text); a name already
+    /// expanded for this recipient is not expanded again (its addresses are there), and expansion stops
+    /// [`MAX_DEPTH`] names deep, keeping the name reached, so that no file can make it take exponential
+    /// time or exhaust the stack.
     pub fn expand(&self, address: &str, domain: Option<&str>) -> Option<Vec<String>> {
         let name = Aliases::local_name(address, domain)?;
         self.entries.get(&name)?;
-        let mut out = Vec::new();
-        self.walk(address, domain, &mut Vec::new(), &mut out);
-        Some(out)
+        let mut walk = Walk {
+            aliases: self,
+            domain,
+            stack: Vec::new(),
+            expanded: HashSet::new(),
+            seen: HashSet::new(),
+            out: Vec::new(),
+        };
+        walk.visit(address);
+        Some(walk.out)
     }
+}
 
-    fn walk(
-        &self,
-        address: &str,
-        domain: Option<&str>,
-        stack: &mut Vec<String>,
-        out: &mut Vec<String>,
-    ) {
-        let name = Aliases::local_name(address, domain);
-        let targets = name.as_ref().and_then(|n| self.entries.get(n));
+/// How deep aliases are followed (sendmail stops at 10 levels; real files need a few).
+pub const MAX_DEPTH: usize = 64;
+
+/// One recipient's expansion under way.
+struct Walk<'a> {
+    aliases: &'a Aliases,
+    domain: Option<&'a str>,
+    /// The names being expanded, outermost first.
+    stack: Vec<String>,
+    /// The names expanded already.
+    expanded: HashSet<String>,
+    /// The addresses in `out`.
+    seen: HashSet<String>,
+    out: Vec<String>,
+}
+
+impl Walk<'_> {
+    fn visit(&mut self, address: &str) {
+        let name = Aliases::local_name(address, self.domain);
+        let targets = name.as_ref().and_then(|n| self.aliases.entries.get(n));
         match (name, targets) {
-            (Some(name), Some(targets)) if !stack.contains(&name) => {
-                stack.push(name);
+            (Some(name), _) if self.expanded.contains(&name) && !self.stack.contains(&name) => {}
+            (Some(name), Some(targets))
+                if !self.stack.contains(&name) && self.stack.len() < MAX_DEPTH =>
+            {
+                self.expanded.insert(name.clone());
+                self.stack.push(name);
                 for target in targets {
-                    self.walk(target, domain, stack, out);
+                    self.visit(target);
                 }
-                stack.pop();
+                self.stack.pop();
             }
             _ => {
-                if !out.iter().any(|o| o == address) {
-                    out.push(address.to_owned());
+                if self.seen.insert(address.to_owned()) {
+                    self.out.push(address.to_owned());
                 }
             }
         }

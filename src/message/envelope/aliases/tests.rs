@@ -90,6 +90,11 @@ const ROWS: &[Row] = &[
         want: Ok((&[("root", &["first"])], &[(2, "given again")])),
     },
     Row {
+        name: "UTF-8 targets and names (RFC 6532) are no :include: however they are cut",
+        file: "josé: ééééé@example.org, üüüü\n",
+        want: Ok((&[("josé", &["ééééé@example.org", "üüüü"])], &[])),
+    },
+    Row {
         name: "an empty file",
         file: "",
         want: Ok((&[], &[])),
@@ -305,6 +310,26 @@ fn aliases_expand_recursively_and_stop_at_loops() {
             .map(|w| w.iter().map(|s| s.to_string()).collect::<Vec<_>>());
         assert_eq!(got, want, "{}", row.name);
     }
+}
+
+/// A file no one would write stays cheap: a chain deeper than [`MAX_DEPTH`] stops there, keeping the
+/// name reached, and a lattice where every name lists the next two twice is expanded once per name.
+#[test]
+fn deep_and_wide_files_expand_in_bounded_time() {
+    let chain: String = (0..10_000).map(|i| format!("a{i}: a{}\n", i + 1)).collect();
+    let parsed = parse(&chain).expect("parses");
+    assert_eq!(
+        parsed.aliases.expand("a0", None),
+        Some(vec![format!("a{MAX_DEPTH}")])
+    );
+    let lattice: String = (0..40)
+        .map(|i| format!("l{i}: l{n}, m{n}\nm{i}: l{n}, m{n}\n", n = i + 1))
+        .collect();
+    let parsed = parse(&lattice).expect("parses");
+    assert_eq!(
+        parsed.aliases.expand("l0", None),
+        Some(vec!["l40".to_owned(), "m40".to_owned()])
+    );
 }
 
 #[test]
