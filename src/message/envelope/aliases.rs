@@ -20,6 +20,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use super::parse_address_list;
+use crate::message::headers::escaped;
 
 /// The aliases of one file: lowercased name → its targets, in order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -63,14 +64,21 @@ pub fn parse(text: &str) -> Result<Parsed, SyntaxError> {
                 Ok(address) => targets.push(address),
                 Err(refused) => parsed.warnings.push(Warning {
                     line,
-                    message: format!("alias `{name}`: {refused} target `{target}` refused"),
+                    message: format!(
+                        "alias `{}`: {refused} target `{}` refused",
+                        escaped(&name),
+                        escaped(&target)
+                    ),
                 }),
             }
         }
         if let Some(first) = first_line.get(&name) {
             parsed.warnings.push(Warning {
                 line,
-                message: format!("alias `{name}` given again; the first, on line {first}, is kept"),
+                message: format!(
+                    "alias `{}` given again; the first, on line {first}, is kept",
+                    escaped(&name)
+                ),
             });
             continue;
         }
@@ -140,7 +148,8 @@ fn split_name(entry: &str) -> Result<(String, &str), String> {
             let name = entry[..colon].trim_end();
             if name.contains(char::is_whitespace) {
                 return Err(format!(
-                    "the alias name `{name}` holds whitespace; quote it (`\"{name}\": …`)"
+                    "the alias name `{0}` holds whitespace; quote it (`\"{0}\": …`)",
+                    escaped(name)
                 ));
             }
             (name, &entry[colon + 1..])
@@ -208,9 +217,15 @@ fn classify(target: &str) -> Result<Result<String, &'static str>, String> {
     match parse_address_list(target) {
         Ok(list) => match <[String; 1]>::try_from(list) {
             Ok([address]) => Ok(Ok(address)),
-            Err(_) => Err(format!("the target `{target}` is not one address")),
+            Err(_) => Err(format!(
+                "the target `{}` is not one address",
+                escaped(target)
+            )),
         },
-        Err(e) => Err(format!("the target `{target}` is not an address: {e}")),
+        Err(e) => Err(format!(
+            "the target `{}` is not an address: {e}",
+            escaped(target)
+        )),
     }
 }
 

@@ -95,6 +95,11 @@ const ROWS: &[Row] = &[
         want: Ok((&[("josé", &["ééééé@example.org", "üüüü"])], &[])),
     },
     Row {
+        name: "control characters in a refused target are escaped in the warning",
+        file: "x: |a\x1b[2Jb, y\n",
+        want: Ok((&[("x", &["y"])], &[(1, "`|a\\u{1b}[2Jb`")])),
+    },
+    Row {
         name: "an empty file",
         file: "",
         want: Ok((&[], &[])),
