@@ -51,8 +51,8 @@ complete -c mailsend -s q -d 'Deliver the queue now, ignoring the backoff (-qR..
 complete -c mailsend -l queue-delete -d 'Remove queue entry ID (held and failed ones too); only your own unless you are root' -r
 complete -c mailsend -l queue-hold -d 'Hold queue entry ID: no delivery until --queue-release ID' -r
 complete -c mailsend -l queue-release -d 'Release held queue entry ID: delivered by the next -q, the backoff forgotten' -r
-complete -c mailsend -s o -d 'Sendmail option (-oem, -odi, -oi, ...); ignored except -oi' -r
-complete -c mailsend -s b -d 'Mode: -bm (deliver, the default), -bp (list the queue) or -bs (SMTP on standard input and output)' -r
+complete -c mailsend -s o -d 'Sendmail option (-oem, -odi, -oi, ...); ignored except -oi, -odq and -oAFILE (aliases file)' -r
+complete -c mailsend -s b -d 'Mode: -bm (deliver), -bp (list the queue), -bs (SMTP on stdin/stdout) or -bi (check the aliases file)' -r
 complete -c mailsend -s A -d 'Sendmail -A (alternate configuration); ignored' -r
 complete -c mailsend -s h -d 'Sendmail -h (hop count); ignored' -r
 complete -c mailsend -s L -d 'Sendmail -L (syslog tag); ignored' -r

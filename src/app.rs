@@ -41,6 +41,13 @@ fn execute(cli: &Cli, env: &Env, settings: &Settings) -> anyhow::Result<Outcome>
             return crate::queue::command::run(cli, env, settings);
         }
         Mode::Serve => return crate::serve::run(settings),
+        Mode::CheckAliases => {
+            let envelope = &settings.envelope;
+            let summary =
+                settings::aliases::summary(&envelope.aliases_file, envelope.file_aliases.as_ref());
+            writeln!(io::stdout(), "{summary}")?;
+            return Ok(Outcome::Done);
+        }
         Mode::Send | Mode::Pretend | Mode::QuitAfter(_) => {}
     }
     let spool = read_input(settings)?;

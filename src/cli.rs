@@ -346,11 +346,11 @@ pub struct SendmailCompat {
     #[arg(short = 'v', help_heading = "Sendmail compatibility")]
     pub verbose: bool,
 
-    /// Sendmail option (-oem, -odi, -oi, ...); ignored except -oi
+    /// Sendmail option (-oem, -odi, -oi, ...); ignored except -oi, -odq and -oAFILE (aliases file)
     #[arg(short = 'o', value_name = "OPTION", action = ArgAction::Append, hide = true)]
     pub options: Vec<String>,
 
-    /// Mode: -bm (deliver, the default), -bp (list the queue) or -bs (SMTP on standard input and output)
+    /// Mode: -bm (deliver), -bp (list the queue), -bs (SMTP on stdin/stdout) or -bi (check the aliases file)
     #[arg(short = 'b', value_name = "MODE", value_parser = parse_mode, hide = true)]
     pub mode: Option<String>,
 
@@ -428,12 +428,15 @@ fn prepass(args: impl Iterator<Item = OsString>) -> Vec<OsString> {
     let mut out = Vec::new();
     let mut args = args.peekable();
     if let Some(program) = args.next() {
-        // Installed as `mailq`, mailsend lists the queue (spec §9, §12).
-        let listing = Path::new(&program).file_name() == Some("mailq".as_ref());
+        // Installed as `mailq`, mailsend lists the queue; as `newaliases`, it checks the aliases file
+        // (spec §9, §12).
+        let mode = match Path::new(&program).file_name().and_then(|n| n.to_str()) {
+            Some("mailq") => Some("-bp"),
+            Some("newaliases") => Some("-bi"),
+            _ => None,
+        };
         out.push(program);
-        if listing {
-            out.push("-bp".into());
-        }
+        out.extend(mode.map(OsString::from));
     }
     while let Some(arg) = args.next() {
         match arg.to_str() {
@@ -466,10 +469,10 @@ fn is_number(word: &str) -> bool {
 
 fn parse_mode(text: &str) -> Result<String, String> {
     match text {
-        "m" | "p" | "s" => Ok(text.to_owned()),
+        "m" | "p" | "s" | "i" => Ok(text.to_owned()),
         _ => Err(format!(
-            "mode -b{text} is not supported; mailsend delivers (-bm, the default), lists the queue (-bp) \
-             or speaks SMTP on standard input and output (-bs)"
+            "mode -b{text} is not supported; mailsend delivers (-bm, the default), lists the queue (-bp), \
+             speaks SMTP on standard input and output (-bs) or checks the aliases file (-bi)"
         )),
     }
 }

@@ -10,6 +10,7 @@ mod error;
 mod permissions;
 mod position;
 mod values;
+pub use values::domain_problem;
 
 pub use error::{ConfigError, Location};
 

@@ -16,7 +16,7 @@ use crate::message::input::InputError;
 use crate::password::PasswordError;
 use crate::queue::QueueError;
 use crate::serve::error::ServeError;
-use crate::settings::error::SettingsError;
+use crate::settings::error::{AliasesError, SettingsError};
 use crate::smtp::error::Error;
 use crate::smtp::reply::Reply;
 use crate::tls::TlsConfigError;
@@ -159,7 +159,11 @@ fn classify_cause(cause: &(dyn std::error::Error + 'static)) -> Option<u8> {
         // `--help` and `--version` come as errors too, printed on stdout (clap's use_stderr).
         return Some(if e.use_stderr() { USAGE } else { OK });
     }
-    if cause.is::<ConfigError>() || cause.is::<TlsConfigError>() || cause.is::<PasswordError>() {
+    if cause.is::<ConfigError>()
+        || cause.is::<TlsConfigError>()
+        || cause.is::<PasswordError>()
+        || cause.is::<AliasesError>()
+    {
         return Some(CONFIG);
     }
     // Every area wraps the I/O errors of its own input; a bare one is this process's output (a
@@ -314,6 +318,17 @@ mod tests {
         assert_eq!(status_of(none), USAGE);
         assert_eq!(status_of(MessageError::BareCrInHeaderSection), DATAERR);
         assert_eq!(status_of(PasswordError::EmptyLine), CONFIG);
+        let broken = AliasesError::Syntax {
+            path: "/etc/aliases".into(),
+            line: 3,
+            message: "no `:`".into(),
+        };
+        assert_eq!(status_of(broken), CONFIG);
+        let unreadable = AliasesError::Read {
+            path: "/etc/aliases".into(),
+            source: std::io::Error::other("x"),
+        };
+        assert_eq!(status_of(unreadable), CONFIG);
         assert_eq!(status_of(DebugError::NotATerminal), USAGE);
         assert_eq!(
             status_of(crate::tls::TlsConfigError::Fingerprint("x".into())),

@@ -14,6 +14,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub mod aliases;
 mod envelope;
 pub mod error;
 mod layers;
@@ -58,6 +59,10 @@ pub struct Env {
     /// Running setgid (effective group not the real one): only the system configuration is read
     /// (spec §9, multi-user system install).
     pub setgid: bool,
+    /// The system's aliases file, `/etc/aliases` (spec §12); `-oAFILE` names another.
+    pub aliases_file: PathBuf,
+    /// `/etc/mailname`, the default maildomain (spec §2, §12).
+    pub mailname_file: PathBuf,
 }
 
 impl Env {
@@ -68,6 +73,8 @@ impl Env {
             let user = nix::unistd::User::from_uid(nix::unistd::getuid()).ok()??;
             Some((OsString::from(user.name), "the password database"))
         };
+        // A test build may put the system's files elsewhere (queue::hooks), never a release build.
+        let etc = crate::queue::hooks::etc().unwrap_or_else(|| PathBuf::from("/etc"));
         Env {
             login: var("LOGNAME")
                 .map(|v| (v, "$LOGNAME"))
@@ -80,6 +87,8 @@ impl Env {
             xdg_state_home: var("XDG_STATE_HOME").map(PathBuf::from),
             uid: nix::unistd::getuid().as_raw(),
             setgid: nix::unistd::getegid() != nix::unistd::getgid(),
+            aliases_file: etc.join("aliases"),
+            mailname_file: etc.join("mailname"),
         }
     }
 }
@@ -160,6 +169,11 @@ pub struct EnvelopePolicy {
     /// Spec §2 rule 4, the sender when nothing else names one: the login name `@` the default domain.
     pub default_sender: DefaultSender,
     pub aliases: BTreeMap<String, String>,
+    /// The aliases file of this run (spec §12).
+    pub aliases_file: aliases::AliasesFile,
+    /// The aliases file's aliases: read when the configuration has no `[aliases]` table (and for `-bi`);
+    /// `None` when the system's file does not exist.
+    pub file_aliases: Option<crate::message::envelope::aliases::Aliases>,
     pub qualify_headers: bool,
     pub add_missing_from: bool,
     pub add_missing_date: bool,
@@ -361,7 +375,8 @@ pub fn resolve(cli: &Cli, env: &Env) -> anyhow::Result<Settings> {
     let tls = server::tls(&mut l, cli, &target, &loaded.resolved)?;
     let server = server::server(&mut l, cli, env, &target)?;
     let auth = auth(&mut l, cli, env, file_password)?;
-    let envelope = envelope::policy(&mut l, cli, env, aliases)?;
+    let file_aliases = aliases::for_mode(&mut l, cli, env, &mode, aliases.is_empty())?;
+    let envelope = envelope::policy(&mut l, cli, env, (aliases, file_aliases))?;
     let mut logging = logging(&mut l, cli, env)?;
     logging.stderr = mode != Mode::Serve;
     if mode == Mode::Serve && logging.debug > 0 && logging.debug_file.is_none() {

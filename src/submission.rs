@@ -80,6 +80,7 @@ pub fn policy_of(settings: &Settings) -> Policy<'_, SettingsError> {
         from: envelope.from.as_deref(),
         read_recipients: envelope.read_recipients,
         aliases: &envelope.aliases,
+        file_aliases: envelope.file_aliases.as_ref(),
         maildomain: envelope.maildomain.as_deref(),
         default_sender: envelope.default_sender.get(),
         full_name: envelope.full_name.as_deref(),

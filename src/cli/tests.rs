@@ -243,8 +243,8 @@ fn null_sender_forms() {
 }
 
 #[test]
-fn modes_other_than_m_p_and_s_are_refused() {
-    for mode in ["-bi", "-bv", "-bt", "-bd"] {
+fn modes_other_than_m_p_s_and_i_are_refused() {
+    for mode in ["-bv", "-bt", "-bd"] {
         let err = parse_err(&[mode]);
         assert_eq!(err.kind(), ErrorKind::ValueValidation, "{mode}");
         assert!(err.to_string().contains("not supported"), "{err}");
@@ -259,6 +259,8 @@ fn modes_other_than_m_p_and_s_are_refused() {
     assert_eq!(parse(&["-bm", "x@y"]).sendmail.mode.as_deref(), Some("m"));
     // Issue 12: -bp lists the queue.
     assert_eq!(parse(&["-bp"]).sendmail.mode.as_deref(), Some("p"));
+    // Issue 14: -bi checks the aliases file.
+    assert_eq!(parse(&["-bi"]).sendmail.mode.as_deref(), Some("i"));
     assert_eq!(parse(&["-b", "m", "x@y"]).recipients, strings(&["x@y"]));
 }
 

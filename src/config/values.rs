@@ -138,7 +138,7 @@ pub(super) fn address_list_problem(value: &str) -> Option<String> {
 
 /// Why `maildomain` is not a domain (RFC 5321 §4.1.2 Domain or address literal), if it is not: it must
 /// stand after `@` as it is written.
-pub(super) fn domain_problem(value: &str) -> Option<String> {
+pub fn domain_problem(value: &str) -> Option<String> {
     let probe = format!("postmaster@{value}");
     match parse_address_list(&probe) {
         Ok(list) if list == [probe.clone()] => None,

@@ -53,6 +53,11 @@ pub(crate) fn settings() -> Settings {
                 "client.example",
             ),
             aliases: BTreeMap::new(),
+            aliases_file: crate::settings::aliases::AliasesFile {
+                path: "/etc/aliases".into(),
+                named: false,
+            },
+            file_aliases: None,
             qualify_headers: false,
             add_missing_from: true,
             add_missing_date: true,

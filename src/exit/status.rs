@@ -112,7 +112,8 @@ pub const STATUSES: &[Status] = &[
                   missing parent, the permissions of a file holding a password), a failed password \
                   command, no password source, unusable TLS files, AUTH refused on a connection \
                   without TLS (see `--allow-plaintext-auth`), TLS over a Unix socket without \
-                  `--tls-server-name`.",
+                  `--tls-server-name`; an aliases file with a syntax error (the file and the line \
+                  are named), unreadable, or named with `-oA` and missing.",
     },
 ];
 

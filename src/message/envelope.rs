@@ -12,6 +12,7 @@
 //! section to send (Bcc removal, added From/Date/Message-ID).
 
 mod address;
+pub mod aliases;
 pub mod policy;
 mod rewrite;
 

@@ -8,6 +8,8 @@
 //! - `MAILSEND_TEST_FAIL_AT=STEP`: the write at STEP fails with ENOSPC (issue 12, test 5).
 //! - `MAILSEND_TEST_NOW=SECONDS`: the queue's clock reads this time (issue 12, test 4: expiry).
 //! - `MAILSEND_TEST_UID=N`: the queue takes this as the user's ID (issue 12, test 7: a second user).
+//! - `MAILSEND_TEST_ETC=DIR`: `/etc/aliases` and `/etc/mailname` are read in DIR instead (issue 14), so
+//!   that no test reads the machine's own files.
 
 use std::io;
 
@@ -49,6 +51,14 @@ pub fn now() -> Option<i64> {
 pub fn uid() -> Option<u32> {
     #[cfg(debug_assertions)]
     return var("MAILSEND_TEST_UID").and_then(|v| v.parse().ok());
+    #[cfg(not(debug_assertions))]
+    None
+}
+
+/// The directory the test puts the system's aliases file and mailname in.
+pub fn etc() -> Option<std::path::PathBuf> {
+    #[cfg(debug_assertions)]
+    return var("MAILSEND_TEST_ETC").map(std::path::PathBuf::from);
     #[cfg(not(debug_assertions))]
     None
 }

@@ -5,18 +5,32 @@
 
 use std::collections::BTreeMap;
 
+use super::aliases::AliasesFile;
 use super::layers::Layers;
 use super::{DefaultSender, Env, EnvelopePolicy, SettingsError};
 use crate::cli::Cli;
+use crate::message::envelope::aliases::Aliases;
 
 pub(super) fn policy(
     l: &mut Layers,
     cli: &Cli,
     env: &Env,
-    aliases: BTreeMap<String, String>,
+    (aliases, (aliases_file, file_aliases)): (
+        BTreeMap<String, String>,
+        (AliasesFile, Option<Aliases>),
+    ),
 ) -> Result<EnvelopePolicy, SettingsError> {
     let from = l.pick("from", cli.from.clone(), |a| a.from.clone());
-    let maildomain = l.pick("maildomain", None, |a| a.maildomain.clone());
+    let maildomain = match l.pick("maildomain", None, |a| a.maildomain.clone()) {
+        Some(domain) => Some(domain),
+        None => {
+            let mailname = super::aliases::mailname(&env.mailname_file);
+            if let Some(name) = &mailname {
+                l.note("maildomain", name, &env.mailname_file.display().to_string());
+            }
+            mailname
+        }
+    };
     // `$USER@…` and the Message-ID want a name, never an address literal: the host name as it is.
     let default_domain = maildomain.clone().unwrap_or_else(|| env.hostname.clone());
     let default_sender = DefaultSender::from_login(env.login.as_ref(), &default_domain);
@@ -27,6 +41,8 @@ pub(super) fn policy(
         default_domain,
         default_sender,
         aliases,
+        aliases_file,
+        file_aliases,
         qualify_headers: l.flag("qualify_headers", |a| a.qualify_headers, false),
         add_missing_from: l.flag("add_missing_from", |a| a.add_missing_from, true),
         add_missing_date: l.flag("add_missing_date", |a| a.add_missing_date, true),

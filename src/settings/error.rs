@@ -71,3 +71,21 @@ pub enum SettingsError {
 
 /// What to do when the login name gives no sender.
 const SENDER_ADVICE: &str = "give the sender with -f ADDRESS or `from` in the configuration file";
+
+/// The aliases file (`/etc/aliases`, or `-oAFILE`; spec §12) cannot be used: exit 78, naming the file and,
+/// for a syntax error, the line.
+#[derive(Debug, thiserror::Error)]
+pub enum AliasesError {
+    #[error("{}:{line}: {message}", path.display())]
+    Syntax {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+    #[error("cannot read the aliases file {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}

@@ -26,6 +26,8 @@ pub enum Mode {
     QueueRun,
     /// `-bp` or the name `mailq`: list the queue; `json` for `--json`.
     QueueList { json: bool },
+    /// `-bi` or the name `newaliases`: check the aliases file (spec §12).
+    CheckAliases,
     /// `--queue-check`: report held and old entries, for monitoring.
     QueueCheck,
     /// `--queue-delete`, `--queue-hold`, `--queue-release`: one entry, by ID.
@@ -66,6 +68,9 @@ impl Mode {
     /// The report modes first (clap lets only one of them through), then the probes, then the stop points
     /// that need no message; `--pretend` beats the stop points that do (it connects to nothing).
     pub fn from_cli(cli: &Cli) -> Mode {
+        if cli.sendmail.mode.as_deref() == Some("i") {
+            return Mode::CheckAliases;
+        }
         if let Some(mode) = Mode::queue(cli) {
             return mode;
         }
@@ -184,5 +189,20 @@ mod tests {
         assert!(!Mode::QueueRun.reads_message() && Mode::QueueCheck.is_queue());
         let mailq = crate::cli::parse_from(["/usr/bin/mailq"]).expect("parses");
         assert_eq!(Mode::from_cli(&mailq), Mode::QueueList { json: false });
+    }
+
+    /// Issue 14, point 3: `-bi` and the name `newaliases` check the aliases file, whatever else is given.
+    #[test]
+    fn bi_and_newaliases_check_the_aliases_file() {
+        assert_eq!(mode(&["-bi"]), Mode::CheckAliases);
+        assert_eq!(mode(&["-b", "i", "-oA/tmp/aliases"]), Mode::CheckAliases);
+        assert_eq!(mode(&["-bi", "-q"]), Mode::CheckAliases);
+        for name in ["/usr/bin/newaliases", "newaliases"] {
+            let cli = crate::cli::parse_from([name]).expect("parses");
+            assert_eq!(Mode::from_cli(&cli), Mode::CheckAliases, "{name}");
+        }
+        let sendmail = crate::cli::parse_from(["/usr/sbin/sendmail", "x@y"]).expect("parses");
+        assert_eq!(Mode::from_cli(&sendmail), Mode::Send);
+        assert!(!Mode::CheckAliases.reads_message() && !Mode::CheckAliases.is_queue());
     }
 }

@@ -10,6 +10,7 @@ mod fixture;
 mod harness;
 mod harness_selftest;
 
+mod aliases;
 mod auth;
 mod bs;
 mod callers;

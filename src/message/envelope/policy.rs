@@ -12,6 +12,7 @@
 
 use std::collections::BTreeMap;
 
+use super::aliases::Aliases;
 use super::{
     Rewrite, Wanted, header_envelope_for, merge_recipients, parse_address_list,
     qualify_header_addresses, rewrite_header_block,
@@ -27,6 +28,9 @@ pub struct Policy<'a, E> {
     pub read_recipients: bool,
     /// Bare name → address list; `default` catches every bare name without its own alias.
     pub aliases: &'a BTreeMap<String, String>,
+    /// The aliases file's aliases (spec §12), which apply, recursively, only when `aliases` is empty: to
+    /// bare names and to names `@` the maildomain.
+    pub file_aliases: Option<&'a Aliases>,
     /// The domain for names still without `@` (recipients, and the sender too).
     pub maildomain: Option<&'a str>,
     /// Spec §2 rule 4: the login name `@` the default domain, or why there is none.
@@ -147,12 +151,18 @@ fn recipients<E>(
     Ok(recipients)
 }
 
-/// Apply aliases to a bare name, then qualify names still without `@` with maildomain (spec §2).
+/// Apply aliases to a bare name (the aliases file's to a local one), then qualify names still without `@`
+/// with maildomain (spec §2, §12).
 fn expand<E>(
     policy: &Policy<'_, E>,
     address: String,
     out: &mut Vec<String>,
 ) -> Result<(), MessageError> {
+    let file = policy.file_aliases.filter(|_| policy.aliases.is_empty());
+    if let Some(targets) = file.and_then(|f| f.expand(&address, policy.maildomain)) {
+        out.extend(targets.into_iter().map(|t| qualify(policy.maildomain, t)));
+        return Ok(());
+    }
     if address.contains('@') {
         out.push(address);
         return Ok(());

@@ -1,5 +1,5 @@
-//! Running the binary under test hermetically: a temp HOME (and XDG_CONFIG_HOME, TMPDIR inside it), USER
-//! `tester`, and no other environment, so nothing of the developer's setup leaks into a test.
+//! Running the binary under test hermetically: a temp HOME (and XDG_CONFIG_HOME, TMPDIR and the `/etc` of
+//! aliases and mailname inside it), USER `tester`, and no other environment, so nothing of the developer's setup leaks into a test.
 
 use std::path::Path;
 use std::time::Duration;
@@ -47,6 +47,9 @@ pub fn environment(home: &Path) -> Vec<(&'static str, std::ffi::OsString)> {
         ("USER", "tester".into()),
         ("LOGNAME", "tester".into()),
         ("LANG", "C".into()),
+        // /etc/aliases and /etc/mailname are read in HOME/etc (absent unless a test writes them), never
+        // the machine's own (issue 14).
+        ("MAILSEND_TEST_ETC", home.join("etc").into()),
     ]
 }
 

@@ -29,6 +29,8 @@ struct Row {
     headers: &'static str,
     maildomain: Option<&'static str>,
     aliases: &'static [(&'static str, &'static str)],
+    /// An aliases file's text (spec §12).
+    file: Option<&'static str>,
     /// The login default (rule 4); `None`: there is no login name.
     login: Option<&'static str>,
     want: Want,
@@ -42,6 +44,7 @@ const BASE: Row = Row {
     headers: "Subject: s\n",
     maildomain: None,
     aliases: &[],
+    file: None,
     login: Some("me@host.example"),
     want: Want::NoRecipients,
 };
@@ -220,6 +223,45 @@ const ROWS: &[Row] = &[
         ..BASE
     },
     Row {
+        name: "the aliases file applies recursively to bare names and names @ the maildomain",
+        args: &["postmaster", "ROOT@example.org", "root@other.org", "anna"],
+        file: Some("postmaster: root\nroot: admin, ops@x\n"),
+        maildomain: Some("example.org"),
+        want: Want::Envelope(
+            "me@host.example",
+            &[
+                "admin@example.org",
+                "ops@x",
+                "root@other.org",
+                "anna@example.org",
+            ],
+        ),
+        ..BASE
+    },
+    Row {
+        name: "the aliases file without a maildomain: bare names only, its bare targets stay bare",
+        args: &["root", "root@example.org"],
+        file: Some("root: admin\n"),
+        want: Want::Envelope("me@host.example", &["admin", "root@example.org"]),
+        ..BASE
+    },
+    Row {
+        name: "a loop in the aliases file keeps the name where it loops",
+        args: &["a"],
+        file: Some("a: b\nb: a, c@x\n"),
+        maildomain: Some("example.org"),
+        want: Want::Envelope("me@host.example", &["a@example.org", "c@x"]),
+        ..BASE
+    },
+    Row {
+        name: "a configured [aliases] table replaces the aliases file",
+        args: &["root", "ops"],
+        aliases: &[("root", "table@x")],
+        file: Some("root: file@x\nops: file@x\n"),
+        want: Want::Envelope("me@host.example", &["table@x", "ops"]),
+        ..BASE
+    },
+    Row {
         name: "a malformed alias target is refused",
         args: &["root"],
         aliases: &[("root", "<<x")],
@@ -230,13 +272,14 @@ const ROWS: &[Row] = &[
 
 fn decide_row<'a>(
     row: &Row,
-    aliases: &'a BTreeMap<String, String>,
+    (aliases, file_aliases): (&'a BTreeMap<String, String>, Option<&'a Aliases>),
     qualify_headers: bool,
 ) -> Result<Decision<'a>, PolicyError<&'static str>> {
     let policy = Policy {
         from: row.from,
         read_recipients: row.t,
         aliases,
+        file_aliases,
         maildomain: row.maildomain,
         default_sender: row.login.map(str::to_owned).ok_or("no login name"),
         full_name: None,
@@ -251,6 +294,14 @@ fn decide_row<'a>(
     decide(policy, &block, &args)
 }
 
+fn file_aliases(row: &Row) -> Option<Aliases> {
+    row.file.map(|text| {
+        crate::message::envelope::aliases::parse(text)
+            .expect("an aliases file")
+            .aliases
+    })
+}
+
 fn aliases(row: &Row) -> BTreeMap<String, String> {
     row.aliases
         .iter()
@@ -261,8 +312,8 @@ fn aliases(row: &Row) -> BTreeMap<String, String> {
 #[test]
 fn spec_section_2() {
     for row in ROWS {
-        let aliases = aliases(row);
-        let got = decide_row(row, &aliases, false);
+        let (aliases, file) = (aliases(row), file_aliases(row));
+        let got = decide_row(row, (&aliases, file.as_ref()), false);
         let name = row.name;
         match (row.want, got) {
             (Want::Envelope(sender, recipients), Ok(d)) => {
@@ -309,14 +360,14 @@ fn header_edits() {
     };
     let aliases = aliases(&row);
     let block = scan(b"From: root\nBcc: secret@x\n\nbody\n").expect("header");
-    let asked = decide_row(&row, &aliases, true).expect("decision");
+    let asked = decide_row(&row, (&aliases, None), true).expect("decision");
     assert_eq!(asked.edits.qualify_with, Some("example.org"));
     let header = String::from_utf8(asked.header(&block).expect("header")).expect("UTF-8");
     assert!(header.starts_with("From: root@example.org\n"), "{header}");
     assert!(!header.contains("secret"), "{header}");
     assert!(header.contains("\nDate: ") && header.contains("\nMessage-ID: <"));
 
-    let not_asked = decide_row(&row, &aliases, false).expect("decision");
+    let not_asked = decide_row(&row, (&aliases, None), false).expect("decision");
     assert_eq!(not_asked.edits.qualify_with, None);
     let header = String::from_utf8(not_asked.header(&block).expect("header")).expect("UTF-8");
     assert!(header.starts_with("From: root\n"), "{header}");
@@ -326,7 +377,7 @@ fn header_edits() {
         maildomain: None,
         ..row
     };
-    let decision = decide_row(&no_domain, &aliases, true).expect("decision");
+    let decision = decide_row(&no_domain, (&aliases, None), true).expect("decision");
     assert_eq!(decision.edits.qualify_with, None);
     assert_eq!(decision.edits.domain, "host.example");
 }
