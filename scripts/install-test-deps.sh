@@ -3,8 +3,8 @@
 #
 # - Debian packages that do not conflict with anything: Dovecot LMTP, groff (man page check), openssl,
 #   iproute2, time (/usr/bin/time: peak RSS in the load tests), tmux (a terminal for the interactive
-#   session test), lintian (the package check, tests/package/check.sh), and the run-time libraries of the
-#   unpacked Exim binary.
+#   session test), lintian (the package check, tests/package/check.sh), mmdebstrap (the clean Debian 12
+#   root of tests/package/debroot.sh), and the run-time libraries of the unpacked Exim binary.
 # - cargo-deb (`cargo install cargo-deb --locked`), which builds the Debian packages the package check tests.
 # - aiosmtpd from PyPI into the machine's python3.
 # - Postfix (for smtp-sink) and exim4-daemon-light are MTAs that conflict with each other (installing one
@@ -16,7 +16,7 @@
 set -euo pipefail
 
 SERVERS_DIR="${MAILSEND_SERVERS:-/var/tmp/mailsend-servers}"
-APT_PACKAGES=(dovecot-core dovecot-lmtpd groff openssl iproute2 ca-certificates time tmux lintian
+APT_PACKAGES=(dovecot-core dovecot-lmtpd groff openssl iproute2 ca-certificates time tmux lintian mmdebstrap
 	libidn12 libnsl2 libgnutls30 libgnutls-dane0 libdb5.3 libpcre2-8-0 libsasl2-2 libicu72)
 
 if [ "$(id -u)" -eq 0 ]; then SUDO=(); else SUDO=(sudo); fi
@@ -123,6 +123,6 @@ check_binaries() {
 		ldd "$SERVERS_DIR/exim4/usr/sbin/exim4" | { ! grep 'not found'; } &&
 		"$SERVERS_DIR/exim4/usr/sbin/exim4" -C /dev/null -bV | grep '^Exim version 4' >/dev/null &&
 		command -v dovecot && command -v openssl && command -v groff && command -v tmux && [ -x /usr/bin/time ] &&
-		command -v lintian
+		command -v lintian && command -v mmdebstrap
 }
 step "check server binaries" check_binaries
