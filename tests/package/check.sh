@@ -9,17 +9,9 @@ set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$here/../.." || exit 1
 
-passed=0
-failed=0
-pass() {
-	printf 'package: ok   %s\n' "$1"
-	passed=$((passed + 1))
-}
-fail() {
-	printf 'package: FAIL %s\n' "$1"
-	[ -n "${2:-}" ] && printf '%s\n' "$2" | sed 's/^/    /'
-	failed=$((failed + 1))
-}
+name=package
+# shellcheck source=tests/package/lib.sh
+. "$here/lib.sh"
 
 # same WHAT EXPECTED ACTUAL: pass when the two texts are equal, else fail showing the difference.
 same() {
@@ -35,7 +27,7 @@ out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 if ! bash scripts/package-deb.sh "$out" >"$out/built" 2>"$out/build.log"; then
 	fail "scripts/package-deb.sh builds both packages" "$(tail -n 30 "$out/build.log")"
-	echo "package: $passed passed, $failed failed"
+	summary
 	exit 1
 fi
 pass "scripts/package-deb.sh builds both packages"
@@ -58,12 +50,12 @@ control() {
 	done <"$2"
 }
 
-for name in mailsend mailsend-mta; do
-	deb="$out/${name}_${version}-1_${arch}.deb"
-	same "$name: files (dpkg-deb -c)" "$(LC_ALL=C sort "$here/$name.contents")" "$(contents "$deb")"
-	same "$name: control fields (dpkg-deb -f)" \
-		"$(sed -e "s/@VERSION@/$version/g" -e "s/@ARCH@/$arch/g" "$here/$name.control")" \
-		"$(control "$deb" "$here/$name.control")"
+for pkg in mailsend mailsend-mta; do
+	deb="$out/${pkg}_${version}-1_${arch}.deb"
+	same "$pkg: files (dpkg-deb -c)" "$(LC_ALL=C sort "$here/$pkg.contents")" "$(contents "$deb")"
+	same "$pkg: control fields (dpkg-deb -f)" \
+		"$(sed -e "s/@VERSION@/$version/g" -e "s/@ARCH@/$arch/g" "$here/$pkg.control")" \
+		"$(control "$deb" "$here/$pkg.control")"
 done
 
 mta="$out/mailsend-mta_${version}-1_${arch}.deb"
@@ -114,5 +106,4 @@ else
 	fail "lintian: no errors" "$lint"
 fi
 
-echo "package: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary

@@ -14,17 +14,9 @@ cd "$here/../.." || exit 1
 
 cache="${MAILSEND_DEBROOT_CACHE:-/var/cache/mailsend-debroot}"
 port="${MAILSEND_DEBROOT_PORT:-8725}"
-passed=0
-failed=0
-pass() {
-	printf 'debroot: ok   %s\n' "$1"
-	passed=$((passed + 1))
-}
-fail() {
-	printf 'debroot: FAIL %s\n' "$1"
-	[ -n "${2:-}" ] && printf '%s\n' "$2" | sed 's/^/    /'
-	failed=$((failed + 1))
-}
+name=debroot
+# shellcheck source=tests/package/lib.sh
+. "$here/lib.sh"
 # check WHAT CMD...: pass when CMD succeeds, else fail with its output.
 check() {
 	local what="$1" log
@@ -32,8 +24,7 @@ check() {
 	if log="$("$@" 2>&1)"; then pass "$what"; else fail "$what" "$log"; fi
 }
 finish() {
-	echo "debroot: $passed passed, $failed failed"
-	[ "$failed" -eq 0 ]
+	summary
 	exit
 }
 
