@@ -5,7 +5,8 @@
 # bsd-mailx, with no other MTA pulled in; a non-root user's `mail -s` to root queued through the setgid
 # binary into the spool while the server is down; the queue runner, as the cron fallback runs it (no systemd
 # runs in a chroot), delivering it to a test server (tests/interop/aiosmtpd_server.py) once the server is
-# up, with the root alias applied; then purge leaves no file, user, group or override behind.
+# up, with the root alias applied; a cron job's output, mailed by the cron daemon started in the root,
+# delivered the same way; then purge leaves no file, user, group or override behind.
 # Needs network access to Debian's archive (apt in the root), mmdebstrap and aiosmtpd. Prints one line per
 # check; the last line is `debroot: N passed, M failed`.
 set -uo pipefail
@@ -114,6 +115,22 @@ check "the server got the message, to the alias, from alice" \
 		grep -q 'RCPT TO:<admin@example.test>' '$work/store/1.env' &&
 		grep -q 'MAIL FROM:<alice@example.test>' '$work/store/1.env'"
 check "the queue is empty" sh -c "chroot '$root' mailsend -bp | grep -q 'Mail queue is empty'"
+
+# A cron job's output, mailed by the real cron daemon through /usr/sbin/sendmail, queued and then delivered by
+# the runner. cron is started in the root and stopped by its pid file.
+echo '* * * * * alice echo "output of a cron job"' >"$root/etc/cron.d/debroot-job"
+inroot cron
+cron_mail=""
+for _ in $(seq 45); do
+	sleep 2
+	inroot su -s /bin/sh -c "$cron_cmd" "$cron_user"
+	cron_mail="$(grep -l 'output of a cron job' "$work"/store/*.eml 2>/dev/null)"
+	[ -n "$cron_mail" ] && break
+done
+[ -f "$root/run/crond.pid" ] && kill "$(cat "$root/run/crond.pid")"
+rm -f "$root/etc/cron.d/debroot-job"
+check "a cron job's output reaches the server, to alice's address" \
+	grep -q 'RCPT TO:<alice@example.test>' "${cron_mail%.eml}.env"
 
 check "purge" inroot dpkg --purge bsd-mailx mailsend-mta mailsend
 left="$(inroot sh -c 'ls -d /var/spool/mailsend /etc/mailsend.toml /etc/cron.d/mailsend-mta \
