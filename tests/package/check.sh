@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The Debian packages of spec section 12 (issue 14): builds them with scripts/package-deb.sh, then checks
-# each package's files (`dpkg-deb -c`: mode, path, link target; directories left out), its control fields
-# (`dpkg-deb -f`), its conffiles and maintainer scripts against the expected lists next to this script,
-# and runs lintian, whose errors fail the check. Needs cargo-deb (the build script installs it), dpkg-deb
-# and lintian (scripts/install-test-deps.sh installs both). Prints one line per check and exits non-zero
-# if any failed; the last line is `package: N passed, M failed`.
+# The Debian packages of spec section 12 (issue 14): builds them with scripts/package-deb.sh, checks that
+# `cargo install --path .` gives a working mailsend, then checks each package's files (`dpkg-deb -c`: mode,
+# path, link target; directories left out), its control fields (`dpkg-deb -f`), its conffiles and
+# maintainer scripts against the expected lists next to this script, and runs lintian, whose errors fail
+# the check. Needs cargo-deb (the build script installs it), dpkg-deb and lintian
+# (scripts/install-test-deps.sh installs both). Prints one line per check and exits non-zero if any
+# failed; the last line is `package: N passed, M failed`.
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$here/../.." || exit 1
@@ -31,6 +32,15 @@ if ! bash scripts/package-deb.sh "$out" >"$out/built" 2>"$out/build.log"; then
 	exit 1
 fi
 pass "scripts/package-deb.sh builds both packages"
+
+# Point 1 of issue 14: `cargo install --path .` from the clone gives a working mailsend (it reuses the
+# release build the packages just made).
+if log="$(cargo install --path . --locked --root "$out/cargo-root" 2>&1)" &&
+	"$out/cargo-root/bin/mailsend" --version >/dev/null 2>&1; then
+	pass "cargo install --path . gives a working mailsend"
+else
+	fail "cargo install --path . gives a working mailsend" "$(printf '%s\n' "$log" | tail -n 20)"
+fi
 
 version="$(cargo metadata --no-deps --format-version 1 |
 	python3 -c 'import json, sys; print(json.load(sys.stdin)["packages"][0]["version"])')"
