@@ -3,7 +3,9 @@
 #
 # - Debian packages that do not conflict with anything: Dovecot LMTP, groff (man page check), openssl,
 #   iproute2, time (/usr/bin/time: peak RSS in the load tests), tmux (a terminal for the interactive
-#   session test), and the run-time libraries of the unpacked Exim binary.
+#   session test), lintian (the package check, tests/package/check.sh), mmdebstrap (the clean Debian 12
+#   root of tests/package/debroot.sh), and the run-time libraries of the unpacked Exim binary.
+# - cargo-deb (`cargo install cargo-deb --locked`), which builds the Debian packages the package check tests.
 # - aiosmtpd from PyPI into the machine's python3.
 # - Postfix (for smtp-sink) and exim4-daemon-light are MTAs that conflict with each other (installing one
 #   removes the other), so they are downloaded and unpacked into a cache directory, never installed.
@@ -15,6 +17,7 @@ set -euo pipefail
 
 SERVERS_DIR="${MAILSEND_SERVERS:-/var/tmp/mailsend-servers}"
 APT_PACKAGES=(dovecot-core dovecot-lmtpd groff openssl iproute2 ca-certificates time tmux php-cli php-symfony-mailer
+	lintian mmdebstrap
 	libidn12 libnsl2 libgnutls30 libgnutls-dane0 libdb5.3 libpcre2-8-0 libsasl2-2 libicu72)
 
 if [ "$(id -u)" -eq 0 ]; then SUDO=(); else SUDO=(sudo); fi
@@ -85,6 +88,12 @@ else
 	step "pip install aiosmtpd" pip_install
 fi
 
+if cargo deb --version >/dev/null 2>&1; then
+	echo "install-test-deps: cargo-deb already installed"
+else
+	step "cargo install cargo-deb" cargo install cargo-deb --locked
+fi
+
 mkdir -p "$SERVERS_DIR"
 if [ -x "$SERVERS_DIR/postfix/usr/sbin/smtp-sink" ]; then
 	echo "install-test-deps: postfix (smtp-sink) already unpacked"
@@ -114,6 +123,7 @@ check_binaries() {
 		{ ! grep 'not found'; } &&
 		ldd "$SERVERS_DIR/exim4/usr/sbin/exim4" | { ! grep 'not found'; } &&
 		"$SERVERS_DIR/exim4/usr/sbin/exim4" -C /dev/null -bV | grep '^Exim version 4' >/dev/null &&
-		command -v dovecot && command -v openssl && command -v groff && command -v tmux && [ -x /usr/bin/time ]
+		command -v dovecot && command -v openssl && command -v groff && command -v tmux && [ -x /usr/bin/time ] &&
+		command -v lintian && command -v mmdebstrap
 }
 step "check server binaries" check_binaries
