@@ -10,6 +10,10 @@ mod error;
 mod permissions;
 mod position;
 mod values;
+
+/// The system-wide configuration file (spec §8).
+pub const SYSTEM_CONFIG: &str = "/etc/mailsend.toml";
+
 pub use values::domain_problem;
 
 pub use error::{ConfigError, Location};

@@ -210,6 +210,7 @@ fn for_settings(error: &SettingsError) -> u8 {
         | SettingsError::BadDsnEnvid
         | SettingsError::ServeWith(_)
         | SettingsError::ServeDebugWithoutFile => USAGE,
+        SettingsError::RefusedSetgid(_) => NOPERM,
         SettingsError::AccountWithoutFile
         | SettingsError::AuthWithoutUser
         | SettingsError::MechanismWithoutUser(_)

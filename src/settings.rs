@@ -39,8 +39,7 @@ use crate::tls::TlsOptions;
 use crate::values::{AuthChoice, Mechanism, Protocol, TlsMode};
 use layers::Layers;
 
-/// The system-wide configuration file (spec §8).
-pub const SYSTEM_CONFIG: &str = "/etc/mailsend.toml";
+pub use crate::config::SYSTEM_CONFIG;
 
 /// Facts about the process's environment, read once in main.
 #[derive(Debug, Clone, Default)]
@@ -355,7 +354,52 @@ fn note_file(l: &mut Layers, cli: &Cli, env: &Env, loaded: &Loaded) {
     }
 }
 
+/// Spec §9, "Running setgid": the options that would point the group's privileges elsewhere — another
+/// server or trust for the system's credentials, a command or a file read or written as the group (the
+/// spool, `/etc/mailsend.toml`), or a dialogue typed by hand — are refused, not ignored.
+fn setgid_refusals(cli: &Cli) -> Result<(), SettingsError> {
+    let given = [
+        ("--host", cli.host.is_some()),
+        ("--port", cli.port.is_some()),
+        ("--socket", cli.socket.is_some()),
+        ("--protocol", cli.protocol.is_some()),
+        ("--source-address", cli.source_address.is_some()),
+        ("--tls", cli.tls.is_some()),
+        ("--tls-trust-file", cli.tls_trust_file.is_some()),
+        ("--tls-fingerprint", cli.tls_fingerprint.is_some()),
+        ("--tls-cert-file", cli.tls_cert_file.is_some()),
+        ("--tls-key-file", cli.tls_key_file.is_some()),
+        ("--tls-certcheck", cli.tls_certcheck.is_some()),
+        ("--tls-server-name", cli.tls_server_name.is_some()),
+        ("--auth", cli.auth.is_some()),
+        ("--user", cli.user.is_some()),
+        ("--password-command", cli.password_command.is_some()),
+        ("--allow-plaintext-auth", cli.allow_plaintext_auth),
+        ("--logfile/-X", cli.logfile.is_some()),
+        ("--debug-file", cli.debug_file.is_some()),
+        ("--input", cli.input.is_some()),
+        (
+            "-oA",
+            cli.sendmail.options.iter().any(|o| o.starts_with('A')),
+        ),
+        ("--serverinfo", cli.serverinfo),
+        ("--command", !cli.command.is_empty()),
+        ("--verify", !cli.verify.is_empty()),
+        ("--expn", !cli.expn.is_empty()),
+        ("--quit-after", cli.quit_after.is_some()),
+        ("--interactive", cli.interactive),
+    ];
+    let refused: Vec<&str> = given.iter().filter(|(_, g)| *g).map(|(o, _)| *o).collect();
+    match refused.is_empty() {
+        true => Ok(()),
+        false => Err(SettingsError::RefusedSetgid(refused.join(", "))),
+    }
+}
+
 pub fn resolve(cli: &Cli, env: &Env) -> anyhow::Result<Settings> {
+    if env.setgid {
+        setgid_refusals(cli)?;
+    }
     let mode = Mode::from_cli(cli);
     if mode == Mode::Serve {
         serve_alone(cli)?;

@@ -1,6 +1,9 @@
 //! The permission rule for a configuration file that holds a password (spec §5 and §8, security catalogue
 //! item 23, after msmtp): the file must belong to the user running mailsend and grant nothing to group or
-//! others, so that no other local account can read the secret or replace it.
+//! others, so that no other local account can read the secret or replace it. The one exception is the
+//! system install of spec §9: the system file `/etc/mailsend.toml` owned by root, which its group may only
+//! read and others nothing (0640 root:mailsend), read by the queue runner (user `mailsend`) and the setgid
+//! binary; root chose who is in that group, and nobody but root can write the file.
 //!
 //! Policy for symbolic links: the file checked is the one the link leads to, because that is the file whose
 //! bytes are read (the metadata comes from the opened handle, so the check and the read see the same file).
@@ -19,7 +22,8 @@ const SHARED_BITS: u32 = 0o077;
 /// Check the opened file's metadata against the rule.
 pub(super) fn check(path: &Path, meta: &Metadata) -> Result<(), ConfigError> {
     let uid = current_uid()?;
-    if allowed(meta.mode(), meta.uid(), uid) {
+    let system = path == Path::new(super::SYSTEM_CONFIG);
+    if allowed(meta.mode(), meta.uid(), uid, system) {
         Ok(())
     } else {
         Err(ConfigError::Permissions {
@@ -31,9 +35,13 @@ pub(super) fn check(path: &Path, meta: &Metadata) -> Result<(), ConfigError> {
     }
 }
 
+/// Group write and every bit for others: what a root-owned system file must not grant.
+const GROUP_WRITE_AND_OTHER_BITS: u32 = 0o027;
+
 /// The rule itself, apart from the file system so that every case can be tested as any user.
-fn allowed(mode: u32, owner: u32, uid: u32) -> bool {
-    owner == uid && mode & SHARED_BITS == 0
+fn allowed(mode: u32, owner: u32, uid: u32, system: bool) -> bool {
+    (owner == uid && mode & SHARED_BITS == 0)
+        || (system && owner == 0 && mode & GROUP_WRITE_AND_OTHER_BITS == 0)
 }
 
 /// The real user id without `unsafe` or a libc binding: the kernel shows `/proc/self` as owned by it.
@@ -53,7 +61,7 @@ mod tests {
 
     #[test]
     fn rule_matrix() {
-        // (mode, owner, uid, allowed)
+        // (mode, owner, uid, allowed) for a user's file, then for the system file
         let cases = [
             (0o100600, 1000, 1000, true),
             (0o100400, 1000, 1000, true),
@@ -66,12 +74,31 @@ mod tests {
             (0o100600, 0, 1000, false),
             (0o100600, 1000, 0, false),
             (0o100600, 0, 0, true),
+            (0o100640, 0, 0, false),
         ];
         for (mode, owner, uid, expected) in cases {
             assert_eq!(
-                allowed(mode, owner, uid),
+                allowed(mode, owner, uid, false),
                 expected,
                 "mode {mode:o} owner {owner} uid {uid}"
+            );
+        }
+        // Spec §9's /etc/mailsend.toml, 0640 root:mailsend, read by the runner or the setgid binary.
+        let system = [
+            (0o100640, 0, 998, true),
+            (0o100640, 0, 0, true),
+            (0o100600, 0, 1000, true),
+            (0o100660, 0, 998, false),
+            (0o100644, 0, 998, false),
+            (0o100641, 0, 998, false),
+            (0o100640, 1000, 998, false),
+            (0o100600, 998, 998, true),
+        ];
+        for (mode, owner, uid, expected) in system {
+            assert_eq!(
+                allowed(mode, owner, uid, true),
+                expected,
+                "system file: mode {mode:o} owner {owner} uid {uid}"
             );
         }
     }

@@ -564,10 +564,10 @@ fn permission_matrix() {
     let config = load(&ok).expect("0600 accepted");
     assert_eq!(config.path, ok);
     assert!(config.holds_password());
+    let uid = permissions::current_uid().expect("uid");
     for mode in [0o640, 0o604, 0o660, 0o644] {
         let path = file_with(dir.path(), &format!("{mode:o}.toml"), WITH_PASSWORD, mode);
         let e = load(&path).expect_err("refused");
-        let uid = permissions::current_uid().expect("uid");
         assert_eq!(
             e.to_string(),
             format!(

@@ -37,6 +37,13 @@ pub enum SettingsError {
          error must stay quiet (Symfony Mailer takes any text there for a failed start)"
     )]
     ServeDebugWithoutFile,
+    /// Spec §9: running setgid, a user may only submit mail; an option that would point the group's
+    /// privileges (the system password, the spool) elsewhere is refused.
+    #[error(
+        "running setgid mailsend, {0} cannot be given: a user only submits mail and the system \
+         configuration decides where it goes (run a copy of mailsend that is not setgid to use it)"
+    )]
+    RefusedSetgid(String),
 
     // Settings missing, or contradicting each other.
     #[error("--account given but no configuration file was found")]

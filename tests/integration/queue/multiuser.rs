@@ -59,12 +59,8 @@ fn as_nobody(dir: &Path, bin: &Path, args: &[&str]) -> Output {
         .spawn()
         .expect("setpriv runs");
     let message = b"From: a@example.org\nTo: b@example.org\nSubject: s\n\nhello\n";
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(message)
-        .expect("write");
+    // A run refused before it reads its input closes the pipe: that is not the test's failure.
+    let _ = child.stdin.take().expect("stdin").write_all(message);
     child.wait_with_output().expect("wait")
 }
 
@@ -153,4 +149,46 @@ fn a_queue_the_user_cannot_write_is_75_naming_the_fix() {
         "{shown}"
     );
     assert_eq!(std::fs::read_dir(&spool).expect("read").count(), 0);
+}
+
+/// Spec §9: running setgid, a user only submits. Another server (with `-a`, the account's credentials
+/// would go to it), another trust, a command or a file read or written with the group's privileges,
+/// or a hand-typed dialogue is refused with 77, before any file is read or connection made.
+#[test]
+fn running_setgid_refuses_what_would_lend_the_groups_privileges() {
+    let Some((dir, bin)) = place() else { return };
+    setgid(&bin, true);
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &["-a", "relay", "--host", "127.0.0.1:1", "b@example.org"],
+            "--host",
+        ),
+        (
+            &["--tls-fingerprint", "AA", "b@example.org"],
+            "--tls-fingerprint",
+        ),
+        (
+            &["--input", "/etc/mailsend.toml", "b@example.org"],
+            "--input",
+        ),
+        (&["-oA/etc/mailsend.toml", "-bi"], "-oA"),
+        (&["--interactive"], "--interactive"),
+    ];
+    for (args, named) in cases {
+        let out = as_nobody(dir.path(), &bin, args);
+        let shown = text(&out);
+        assert_eq!(out.status.code(), Some(77), "{args:?}: {shown}");
+        assert!(
+            shown.contains(&format!("running setgid mailsend, {named} cannot be given")),
+            "{args:?}: {shown}"
+        );
+    }
+    // Without the bit the same binary takes them (here: a connection refused, 75).
+    setgid(&bin, false);
+    let out = as_nobody(
+        dir.path(),
+        &bin,
+        &["--host", "127.0.0.1:1", "b@example.org"],
+    );
+    assert_eq!(out.status.code(), Some(75), "{}", text(&out));
 }
