@@ -95,7 +95,7 @@ CONF
 inroot useradd --create-home alice
 check "a user's mail -s to root is queued (server down)" \
 	inroot su alice -c 'echo "hello from alice" | mail -s debroot-test root'
-check "mailsend -bp shows it" sh -c "chroot '$root' mailsend -bp | grep -q admin@example.test"
+check "mailq (the package's link) shows it" sh -c "chroot '$root' mailq | grep -q admin@example.test"
 
 mkdir -p "$work/store"
 python3 tests/interop/aiosmtpd_server.py --port "$port" --store "$work/store" >"$work/server.log" 2>&1 &
@@ -114,7 +114,16 @@ check "the server got the message, to the alias, from alice" \
 	sh -c "grep -q 'Subject: debroot-test' '$work/store/1.eml' &&
 		grep -q 'RCPT TO:<admin@example.test>' '$work/store/1.env' &&
 		grep -q 'MAIL FROM:<alice@example.test>' '$work/store/1.env'"
-check "the queue is empty" sh -c "chroot '$root' mailsend -bp | grep -q 'Mail queue is empty'"
+check "the queue is empty" sh -c "chroot '$root' mailq | grep -q 'Mail queue is empty'"
+
+# newaliases (the package's link) checks /etc/aliases: a broken file is 78 naming its line.
+printf '# aliases\npostmaster: root\nroot admin@example.test\n' >"$root/etc/aliases"
+newaliases_out="$(chroot "$root" newaliases 2>&1)"
+newaliases_rc=$?
+check "newaliases reports a broken /etc/aliases with its line, exit 78" \
+	sh -c "[ $newaliases_rc -eq 78 ] && printf '%s' \"\$1\" | grep -q '/etc/aliases:3:'" _ "$newaliases_out"
+printf 'postmaster: root\nroot: admin@example.test\n' >"$root/etc/aliases"
+check "newaliases accepts a good /etc/aliases" inroot newaliases
 
 # A cron job's output, mailed by the real cron daemon through /usr/sbin/sendmail, queued and then delivered by
 # the runner. cron is started in the root and stopped by its pid file.

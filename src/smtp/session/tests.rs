@@ -319,22 +319,12 @@ fn lmtp_reports_each_recipient() {
         server("221 bye"),
     ];
     let (mut session, script) = open(Mode::Plain, true, steps);
-    let t = tx(
-        "a@example.org",
-        &["b@example.org", "c@example.org"],
-        b"x\r\n",
-    );
-    let delivery = session
-        .send(&t, &mut &b"x\r\n"[..], Then::Quit)
-        .expect("one delivered");
+    let delivery = to_b_and_c(&mut session, Then::Quit).expect("one delivered");
     // Each recipient's own reply (RFC 2033 §4.2), not the last of the transaction.
-    assert_eq!(
-        delivery.delivered,
-        [accepted("b@example.org", 250, "2.0.0 b delivered")]
-    );
-    assert_eq!(
-        delivery.refused,
-        [refusal("c@example.org", 452, "4.2.2 c over quota")]
+    assert_b_and_c(
+        &delivery,
+        ("2.0.0 b delivered", 250),
+        ("4.2.2 c over quota", 452),
     );
     session.quit();
     script.assert_done();
@@ -628,12 +618,7 @@ fn whole_or_none_sends_no_data_after_a_permanent_refusal() {
         ];
         let (mut session, script) = open(mode, false, steps);
         session.whole_or_none();
-        let t = tx(
-            "a@example.org",
-            &["b@example.org", "c@example.org"],
-            b"x\r\n",
-        );
-        let result = session.send(&t, &mut &b"x\r\n"[..], Then::More);
+        let result = to_b_and_c(&mut session, Then::More);
         match &result {
             Err(Error::RecipientsRefused { refused }) => {
                 assert_eq!(
@@ -662,21 +647,23 @@ fn whole_or_none_sends_no_data_after_a_permanent_refusal() {
     ];
     let (mut session, script) = open(Mode::Pipelining, false, steps);
     session.whole_or_none();
+    let delivery = to_b_and_c(&mut session, Then::More).expect("b has it");
+    assert_b_and_c(&delivery, ("queued", 250), ("4.2.0 busy", 450));
+    script.assert_done();
+}
+
+/// One message from a@ to b@ and c@, body `x`.
+fn to_b_and_c(session: &mut Session, then: Then) -> Result<Delivery, Error> {
     let t = tx(
         "a@example.org",
         &["b@example.org", "c@example.org"],
         b"x\r\n",
     );
-    let delivery = session
-        .send(&t, &mut &b"x\r\n"[..], Then::More)
-        .expect("b has it");
-    assert_eq!(
-        delivery.delivered,
-        [accepted("b@example.org", 250, "queued")]
-    );
-    assert_eq!(
-        delivery.refused,
-        [refusal("c@example.org", 450, "4.2.0 busy")]
-    );
-    script.assert_done();
+    session.send(&t, &mut &b"x\r\n"[..], then)
+}
+
+/// b@ delivered with `b`'s reply, c@ refused with `c`'s.
+fn assert_b_and_c(delivery: &Delivery, b: (&str, u16), c: (&str, u16)) {
+    assert_eq!(delivery.delivered, [accepted("b@example.org", b.1, b.0)]);
+    assert_eq!(delivery.refused, [refusal("c@example.org", c.1, c.0)]);
 }
