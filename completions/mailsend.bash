@@ -23,7 +23,7 @@ _mailsend() {
 
     case "${cmd}" in
         mailsend)
-            opts="-t -r -f -F -i -B -N -R -V -C -a -d -X -q -v -o -b -A -G -h -L -m -n -O -U --read-recipients --from --full-name --ignore-dots --body-type --dsn-notify --dsn-ret --dsn-envid --config --account --host --port --socket --protocol --domain --source-address --timeout --tls --tls-trust-file --tls-fingerprint --tls-cert-file --tls-key-file --tls-certcheck --tls-server-name --auth --user --password-command --allow-plaintext-auth --debug --debug-file --pretend --serverinfo --generate --list-accounts --command --verify --expn --quit-after --no-initial-response --interactive --logfile --read-envelope-from --input --json --queue-delete --queue-hold --queue-release --queue-check --queue-on-failure --no-queue --help --version"
+            opts="-t -r -f -F -i -B -N -R -V -C -a -d -X -q -v -o -b -A -G -h -L -m -n -O -U --read-recipients --from --full-name --ignore-dots --body-type --dsn-notify --dsn-ret --dsn-envid --config --account --host --port --socket --protocol --domain --source-address --timeout --tls --tls-trust-file --tls-fingerprint --tls-cert-file --tls-key-file --tls-certcheck --tls-server-name --auth --user --password-command --allow-plaintext-auth --debug --debug-file --pretend --serverinfo --generate --list-accounts --command --verify --expn --quit-after --no-initial-response --interactive --logfile --read-envelope-from --input --json --queue-delete --queue-hold --queue-release --queue-check --queue-on-failure --no-queue --subject --body --html --attach --header --to --cc --bcc --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -332,6 +332,71 @@ _mailsend() {
                     return 0
                     ;;
                 --queue-release)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --subject)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --body)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --html)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --attach)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --header)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cc)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bcc)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

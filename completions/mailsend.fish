@@ -51,6 +51,14 @@ complete -c mailsend -s q -d 'Deliver the queue now, ignoring the backoff (-qR..
 complete -c mailsend -l queue-delete -d 'Remove queue entry ID (held and failed ones too); only your own unless you are root' -r
 complete -c mailsend -l queue-hold -d 'Hold queue entry ID: no delivery until --queue-release ID' -r
 complete -c mailsend -l queue-release -d 'Release held queue entry ID: delivered by the next -q, the backoff forgotten' -r
+complete -c mailsend -l subject -d 'Compose the message: its Subject (RFC 2047 encoded when not ASCII)' -r
+complete -c mailsend -l body -d 'Compose the message: the text body from FILE, or standard input for \'-\'' -r -F
+complete -c mailsend -l html -d 'Compose the message: an HTML alternative to the text body, from FILE' -r -F
+complete -c mailsend -l attach -d 'Compose the message: attach FILE (repeatable); \'FILE;type=TYPE\' overrides the content type' -r -F
+complete -c mailsend -l header -d 'Compose the message: add the header field \'Name: value\' (repeatable)' -r
+complete -c mailsend -l to -d 'Compose the message: a To recipient, in the header and the envelope (repeatable)' -r
+complete -c mailsend -l cc -d 'Compose the message: a Cc recipient, in the header and the envelope (repeatable)' -r
+complete -c mailsend -l bcc -d 'Compose the message: a Bcc recipient, in the envelope only (repeatable)' -r
 complete -c mailsend -s o -d 'Sendmail option (-oem, -odi, -oi, ...); ignored except -oi, -odq and -oAFILE (aliases file)' -r
 complete -c mailsend -s b -d 'Mode: -bm (deliver), -bp (list the queue), -bs (SMTP on stdin/stdout) or -bi (check the aliases file)' -r
 complete -c mailsend -s A -d 'Sendmail -A (alternate configuration); ignored' -r

@@ -127,6 +127,9 @@ fn list_accounts(cli: &Cli, env: &Env) -> anyhow::Result<Outcome> {
 }
 
 fn read_input(settings: &Settings) -> anyhow::Result<Spool> {
+    if let Some(args) = &settings.input.compose {
+        return composed(settings, args);
+    }
     match &settings.input.path {
         Some(path) => {
             let file = File::open(path).map_err(|source| InputError::Open {
@@ -151,6 +154,20 @@ fn read_input(settings: &Settings) -> anyhow::Result<Spool> {
                 .map_err(|e| InputError::spooling(e, "standard input").into())
         }
     }
+}
+
+/// Spec §11: the message the compose flags describe, spooled as if it had been read on standard input.
+fn composed(settings: &Settings, args: &crate::cli::ComposeArgs) -> anyhow::Result<Spool> {
+    use crate::message::compose::{self, Sender};
+    let stdin = io::stdin();
+    let parts = compose::read_parts(args, &mut stdin.lock(), settings.input.stdin_is_terminal)?;
+    let sender = Sender {
+        address: settings.envelope.from.as_deref(),
+        full_name: settings.envelope.full_name.as_deref(),
+    };
+    let bytes = compose::build(args, &sender, &parts)?;
+    Spool::read_from(&mut io::Cursor::new(bytes), false)
+        .map_err(|e| InputError::spooling(e, "the composed message").into())
 }
 
 /// Issue 10, point 18: lines over 998 octets go out unchanged (never folded), but many servers break

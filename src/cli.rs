@@ -290,7 +290,54 @@ pub struct Cli {
     pub queue: QueueArgs,
 
     #[command(flatten)]
+    pub compose: ComposeArgs,
+
+    #[command(flatten)]
     pub sendmail: SendmailCompat,
+}
+
+/// Composing a message on the command line instead of reading one (spec §11, issue 15). `-s` is not
+/// offered: sendmail's `-s` (save From lines) and mailx's subject would mean different things here.
+#[derive(clap::Args, Debug, Clone, Default, PartialEq)]
+pub struct ComposeArgs {
+    /// Compose the message: its Subject (RFC 2047 encoded when not ASCII)
+    #[arg(long, value_name = "TEXT", help_heading = "Composing a message")]
+    pub subject: Option<String>,
+
+    /// Compose the message: the text body from FILE, or standard input for '-'
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath, help_heading = "Composing a message")]
+    pub body: Option<PathBuf>,
+
+    /// Compose the message: an HTML alternative to the text body, from FILE
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath, help_heading = "Composing a message")]
+    pub html: Option<PathBuf>,
+
+    /// Compose the message: attach FILE (repeatable); 'FILE;type=TYPE' overrides the content type
+    #[arg(long, value_name = "FILE", action = ArgAction::Append, value_hint = ValueHint::FilePath, help_heading = "Composing a message")]
+    pub attach: Vec<String>,
+
+    /// Compose the message: add the header field 'Name: value' (repeatable)
+    #[arg(long, value_name = "FIELD", action = ArgAction::Append, help_heading = "Composing a message")]
+    pub header: Vec<String>,
+
+    /// Compose the message: a To recipient, in the header and the envelope (repeatable)
+    #[arg(long, value_name = "ADDR", action = ArgAction::Append, help_heading = "Composing a message")]
+    pub to: Vec<String>,
+
+    /// Compose the message: a Cc recipient, in the header and the envelope (repeatable)
+    #[arg(long, value_name = "ADDR", action = ArgAction::Append, help_heading = "Composing a message")]
+    pub cc: Vec<String>,
+
+    /// Compose the message: a Bcc recipient, in the envelope only (repeatable)
+    #[arg(long, value_name = "ADDR", action = ArgAction::Append, help_heading = "Composing a message")]
+    pub bcc: Vec<String>,
+}
+
+impl ComposeArgs {
+    /// Whether any compose flag was given: the message is then built, not read.
+    pub fn active(&self) -> bool {
+        *self != ComposeArgs::default()
+    }
 }
 
 /// The queue (spec §9): run it, list it, manage its entries, and choose per run whether a message may

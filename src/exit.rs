@@ -11,6 +11,7 @@ use std::io;
 
 use crate::config::ConfigError;
 use crate::debug::error::DebugError;
+use crate::message::compose::ComposeError;
 use crate::message::headers::MessageError;
 use crate::message::input::InputError;
 use crate::password::PasswordError;
@@ -24,7 +25,8 @@ use crate::tls::TlsConfigError;
 pub mod status;
 
 pub use status::{
-    CONFIG, DATAERR, IOERR, NOHOST, NOPERM, NOUSER, OK, PROTOCOL, TEMPFAIL, UNAVAILABLE, USAGE,
+    CONFIG, DATAERR, IOERR, NOHOST, NOINPUT, NOPERM, NOUSER, OK, PROTOCOL, TEMPFAIL, UNAVAILABLE,
+    USAGE,
 };
 
 /// How a run that did not fail ended; [`for_outcome`] says what it exits with.
@@ -146,6 +148,9 @@ fn classify_cause(cause: &(dyn std::error::Error + 'static)) -> Option<u8> {
     if let Some(e) = cause.downcast_ref::<InputError>() {
         return Some(for_input(e));
     }
+    if let Some(e) = cause.downcast_ref::<ComposeError>() {
+        return Some(for_compose(e));
+    }
     if let Some(e) = cause.downcast_ref::<DebugError>() {
         return Some(for_debug(e));
     }
@@ -209,6 +214,7 @@ fn for_settings(error: &SettingsError) -> u8 {
         | SettingsError::BadDsnRet(_)
         | SettingsError::BadDsnEnvid
         | SettingsError::ServeWith(_)
+        | SettingsError::ComposeWith(_)
         | SettingsError::ServeDebugWithoutFile => USAGE,
         SettingsError::RefusedSetgid(_) => NOPERM,
         SettingsError::AccountWithoutFile
@@ -254,6 +260,16 @@ fn for_input(error: &InputError) -> u8 {
         | InputError::Read { .. }
         | InputError::SpoolWrite { .. }
         | InputError::Spooled(_) => IOERR,
+    }
+}
+
+/// Spec §11: a file the compose flags name that cannot be read is EX_NOINPUT, before any connection.
+fn for_compose(error: &ComposeError) -> u8 {
+    match error {
+        ComposeError::Open { .. } => NOINPUT,
+        ComposeError::Stdin(_) => IOERR,
+        ComposeError::NotText { .. } => DATAERR,
+        ComposeError::BadHeader(_) | ComposeError::BadAttach(_) => USAGE,
     }
 }
 

@@ -192,6 +192,11 @@ pub struct Input {
     pub path: Option<PathBuf>,
     /// Spec §1: a lone "." ends input only on a terminal.
     pub dot_ends_input: bool,
+    /// Spec §11: the compose flags, when any was given; the message is then built, not read.
+    pub compose: Option<crate::cli::ComposeArgs>,
+    /// Whether standard input is a terminal: composing without --body reads the text body from
+    /// standard input only when it is not.
+    pub stdin_is_terminal: bool,
 }
 
 /// The trace and the per-message log line.
@@ -442,11 +447,25 @@ pub fn resolve(cli: &Cli, env: &Env) -> anyhow::Result<Settings> {
         input: Input {
             path: cli.input.clone(),
             dot_ends_input: env.stdin_is_terminal && cli.input.is_none(),
+            compose: compose(cli)?,
+            stdin_is_terminal: env.stdin_is_terminal,
         },
         logging,
         queue,
         origins: l.origins,
     })
+}
+
+/// Spec §11: the compose flags, checked against what would also supply the message (exit 64).
+fn compose(cli: &Cli) -> Result<Option<crate::cli::ComposeArgs>, SettingsError> {
+    if !cli.compose.active() {
+        return Ok(None);
+    }
+    match () {
+        _ if cli.read_recipients => Err(SettingsError::ComposeWith("-t")),
+        _ if cli.input.is_some() => Err(SettingsError::ComposeWith("--input")),
+        _ => Ok(Some(cli.compose.clone())),
+    }
 }
 
 /// Spec §10: with -bs the envelope and the message come from the SMTP dialogue (exit 64 otherwise).
@@ -455,6 +474,7 @@ fn serve_alone(cli: &Cli) -> Result<(), SettingsError> {
         _ if !cli.recipients.is_empty() => Err(SettingsError::ServeWith("recipient arguments")),
         _ if cli.read_recipients => Err(SettingsError::ServeWith("-t")),
         _ if cli.input.is_some() => Err(SettingsError::ServeWith("--input")),
+        _ if cli.compose.active() => Err(SettingsError::ServeWith("the compose flags")),
         _ => Ok(()),
     }
 }

@@ -72,6 +72,8 @@ pub(crate) fn settings() -> Settings {
         input: Input {
             path: None,
             dot_ends_input: false,
+            compose: None,
+            stdin_is_terminal: false,
         },
         logging: Logging {
             debug: 0,

@@ -9,6 +9,7 @@
 pub const OK: u8 = 0;
 pub const USAGE: u8 = 64;
 pub const DATAERR: u8 = 65;
+pub const NOINPUT: u8 = 66;
 pub const NOUSER: u8 = 67;
 pub const NOHOST: u8 = 68;
 pub const UNAVAILABLE: u8 = 69;
@@ -28,7 +29,7 @@ pub struct Status {
     pub meaning: &'static str,
 }
 
-/// Every status mailsend returns, in numeric order. sysexits.h has more (66 EX_NOINPUT, 70 to 73);
+/// Every status mailsend returns, in numeric order. sysexits.h has more (70 to 73);
 /// mailsend never returns them, so neither the log nor the man page names them.
 pub const STATUSES: &[Status] = &[
     Status {
@@ -48,6 +49,12 @@ pub const STATUSES: &[Status] = &[
         meaning: "Unusable message input: bad address syntax, CR, LF or NUL in an address or in \
                   `-F`, an address over the RFC 5321 length limits, a NUL or bare CR in a header \
                   field, a header section over 1 MiB; a command holding CR or LF.",
+    },
+    Status {
+        code: NOINPUT,
+        name: "EX_NOINPUT",
+        meaning: "A file named by `--body`, `--html` or `--attach` is missing or unreadable; \
+                  nothing was sent and no connection was made.",
     },
     Status {
         code: NOUSER,
@@ -129,7 +136,7 @@ mod tests {
     #[test]
     fn one_row_per_code_in_order_with_sysexits_names() {
         let codes: Vec<u8> = STATUSES.iter().map(|s| s.code).collect();
-        assert_eq!(codes, [0, 64, 65, 67, 68, 69, 74, 75, 76, 77, 78]);
+        assert_eq!(codes, [0, 64, 65, 66, 67, 68, 69, 74, 75, 76, 77, 78]);
         for status in STATUSES {
             assert!(status.name.starts_with("EX_"), "{status:?}");
             assert!(status.meaning.ends_with('.'), "{status:?}");

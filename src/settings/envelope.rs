@@ -57,7 +57,13 @@ pub(super) fn policy(
         dsn_notify: cli.dsn_notify.as_deref().map(dsn_notify).transpose()?,
         dsn_ret: cli.dsn_ret.as_deref().map(dsn_ret).transpose()?,
         dsn_envid: cli.dsn_envid.as_deref().map(dsn_envid).transpose()?,
-        recipients: cli.recipients.clone(),
+        // Spec §11: --to, --cc and --bcc are envelope recipients as well as (but Bcc) header ones.
+        recipients: (cli.recipients.iter())
+            .chain(&cli.compose.to)
+            .chain(&cli.compose.cc)
+            .chain(&cli.compose.bcc)
+            .cloned()
+            .collect(),
     })
 }
 

@@ -31,6 +31,12 @@ pub enum SettingsError {
         "-bs takes the recipients from the SMTP dialogue on standard input; {0} cannot be given with it"
     )]
     ServeWith(&'static str),
+    /// Issue 15: the compose flags build the message (spec §11), so nothing else may supply it.
+    #[error(
+        "--subject, --body, --html, --attach, --header, --to, --cc and --bcc compose the message; \
+         {0} cannot be given with them (send a ready message without the compose flags)"
+    )]
+    ComposeWith(&'static str),
     /// Issue 13: with -bs, standard output is the SMTP channel and standard error must stay quiet.
     #[error(
         "--debug with -bs needs --debug-file FILE: standard output is the SMTP channel and standard \
