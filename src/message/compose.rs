@@ -181,8 +181,30 @@ fn address(given: &str) -> Address<'_> {
     }
 }
 
+/// Every address of the flags; one flag may hold several, comma-separated (commas inside double
+/// quotes belong to a name), as the envelope reads them.
 fn addresses(given: &[String]) -> Address<'_> {
-    Address::new_list(given.iter().map(|a| address(a)).collect())
+    let list = given.iter().flat_map(|g| split_list(g)).map(address);
+    Address::new_list(list.collect())
+}
+
+fn split_list(list: &str) -> Vec<&str> {
+    let mut items = Vec::new();
+    let (mut start, mut quoted, mut escaped) = (0, false, false);
+    for (i, c) in list.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            ',' if !quoted => {
+                items.push(&list[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    items.push(&list[start..]);
+    items.into_iter().filter(|i| !i.trim().is_empty()).collect()
 }
 
 /// The message: From (when -f gave one), To, Cc, Subject, the --header fields, Date and Message-ID

@@ -15,6 +15,7 @@ mod auth;
 mod bs;
 mod callers;
 mod completion;
+mod compose;
 mod config;
 mod envelope;
 mod esmtp;
