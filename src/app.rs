@@ -52,6 +52,13 @@ fn execute(cli: &Cli, env: &Env, settings: &Settings) -> anyhow::Result<Outcome>
     }
     let spool = read_input(settings)?;
     let prepared = prepare(settings, &spool)?;
+    if prepared.bare_body {
+        eprintln!(
+            "mailsend: warning: the message has no empty line after its first lines and no To, From \
+             or Subject field, so its text was read as header fields; to send text as the body, use \
+             --subject (or start the input with an empty line)"
+        );
+    }
     match settings.mode {
         Mode::Pretend => {
             warn_long_lines(&spool);

@@ -20,6 +20,10 @@ pub struct Prepared {
     pub transaction: Transaction,
     pub header: Vec<u8>,
     pub body_offset: u64,
+    /// Issue 15: the input looks like a body without headers ([`HeaderBlock::looks_like_a_bare_body`]).
+    ///
+    /// [`HeaderBlock::looks_like_a_bare_body`]: crate::message::headers::HeaderBlock::looks_like_a_bare_body
+    pub bare_body: bool,
 }
 
 impl Prepared {
@@ -70,6 +74,7 @@ pub fn prepare_for(
         transaction,
         header,
         body_offset: block.body_offset,
+        bare_body: block.looks_like_a_bare_body(),
     })
 }
 

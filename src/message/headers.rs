@@ -176,6 +176,20 @@ pub struct HeaderBlock {
     pub unseparated_body: bool,
 }
 
+impl HeaderBlock {
+    /// Issue 15: no empty line ended the "header section" and none of its fields is To, From or
+    /// Subject, so the input is almost certainly a body typed without headers (`echo "Warning: disk
+    /// full" | mailsend admin`), its first lines taken as header fields.
+    pub fn looks_like_a_bare_body(&self) -> bool {
+        !self.has_separator
+            && !self.fields.is_empty()
+            && !self
+                .fields
+                .iter()
+                .any(|f| f.is("To") || f.is("From") || f.is("Subject"))
+    }
+}
+
 /// The UTF-8 byte order mark some editors put at the start of a file (RFC 3629 §6).
 pub const BOM: &[u8] = b"\xef\xbb\xbf";
 
@@ -294,6 +308,16 @@ fn check_field(f: &Field) -> Result<(), MessageError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bare_body_is_told_from_a_headed_message() {
+        let bare = |m: &[u8]| scan(m).unwrap().looks_like_a_bare_body();
+        assert!(bare(b"Warning: disk 95% full\n"));
+        assert!(bare(b"Warning: disk full\nnot a field line\n"));
+        assert!(!bare(b"Subject: disk full\n"));
+        assert!(!bare(b"Warning: x\n\nbody\n"));
+        assert!(!bare(b"just text, no colon\n"));
+    }
 
     fn names(b: &HeaderBlock) -> Vec<&str> {
         b.fields.iter().map(|f| f.name.as_str()).collect()

@@ -232,3 +232,24 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {
     std::fs::write(&path, bytes).expect("write a test file");
     path.display().to_string()
 }
+
+#[test]
+fn a_body_typed_without_headers_gets_one_warning_line_and_is_still_sent() {
+    let r = run(
+        Script::new(),
+        &["bob@example.org"],
+        b"Warning: disk 95% full on /var\n",
+    );
+    r.expect_code(0);
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    assert!(r.stderr.contains("no To, From or Subject"), "{}", r.stderr);
+    assert_eq!(r.transcript.data.len(), 1);
+}
+
+#[test]
+fn headers_without_a_body_or_with_an_empty_line_get_no_warning() {
+    for input in [&b"Subject: disk\n"[..], b"Warning: disk full\n\nbody\n"] {
+        let r = run(Script::new(), &["bob@example.org"], input);
+        assert_quiet_success(&r);
+    }
+}
