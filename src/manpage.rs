@@ -15,8 +15,9 @@ use std::io::{self, Write};
 use clap_mangen::Man;
 
 /// Hand-written parts, in page order after the generated OPTIONS.
-const SECTIONS: [&str; 11] = [
+const SECTIONS: [&str; 12] = [
     include_str!("../man/sections/envelope.roff"),
+    include_str!("../man/sections/compose.roff"),
     include_str!("../man/sections/tls.roff"),
     include_str!("../man/sections/authentication.roff"),
     include_str!("../man/sections/configuration.roff"),
@@ -336,6 +337,7 @@ mod tests {
                 "DESCRIPTION",
                 "OPTIONS",
                 "ENVELOPE",
+                "\"COMPOSING A MESSAGE\"",
                 "TLS",
                 "AUTHENTICATION",
                 "CONFIGURATION",
