@@ -316,7 +316,7 @@ pub struct ComposeArgs {
     #[arg(long, value_name = "FILE", action = ArgAction::Append, value_hint = ValueHint::FilePath, help_heading = "Composing a message")]
     pub attach: Vec<String>,
 
-    /// Compose the message: add the header field 'Name: value' (repeatable)
+    /// Compose the message: add the header field 'Name: value' (repeatable; needs another compose flag)
     #[arg(long, value_name = "FIELD", action = ArgAction::Append, help_heading = "Composing a message")]
     pub header: Vec<String>,
 
@@ -334,9 +334,14 @@ pub struct ComposeArgs {
 }
 
 impl ComposeArgs {
-    /// Whether any compose flag was given: the message is then built, not read.
+    /// Whether a flag that composes was given: the message is then built, not read. `--header`
+    /// alone does not compose; it only adds a field to what the others build.
     pub fn active(&self) -> bool {
-        *self != ComposeArgs::default()
+        let header_only = ComposeArgs {
+            header: self.header.clone(),
+            ..ComposeArgs::default()
+        };
+        *self != header_only
     }
 }
 

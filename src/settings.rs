@@ -459,7 +459,12 @@ pub fn resolve(cli: &Cli, env: &Env) -> anyhow::Result<Settings> {
 /// Spec §11: the compose flags, checked against what would also supply the message (exit 64).
 fn compose(cli: &Cli) -> Result<Option<crate::cli::ComposeArgs>, SettingsError> {
     if !cli.compose.active() {
-        return Ok(None);
+        // Editing the header of a message read (issue 15's plain mode) is not built yet; said so
+        // rather than wrapping the whole message as the body of a new one.
+        return match cli.compose.header.is_empty() {
+            true => Ok(None),
+            false => Err(SettingsError::HeaderWithoutCompose),
+        };
     }
     match () {
         _ if cli.read_recipients => Err(SettingsError::ComposeWith("-t")),

@@ -37,6 +37,11 @@ pub enum SettingsError {
          {0} cannot be given with them (send a ready message without the compose flags)"
     )]
     ComposeWith(&'static str),
+    #[error(
+        "--header adds a field to a composed message: give it with --subject, --body, --to or another \
+         compose flag (it cannot yet change a message read on standard input)"
+    )]
+    HeaderWithoutCompose,
     /// Issue 13: with -bs, standard output is the SMTP channel and standard error must stay quiet.
     #[error(
         "--debug with -bs needs --debug-file FILE: standard output is the SMTP channel and standard \

@@ -253,3 +253,42 @@ fn headers_without_a_body_or_with_an_empty_line_get_no_warning() {
         assert_quiet_success(&r);
     }
 }
+
+#[test]
+fn pretend_shows_the_composed_message_and_sends_nothing() {
+    let home = home();
+    let output = crate::harness::mailsend(&home)
+        .args(["--pretend", "-f", "alice@example.org", "--subject", "Grüße"])
+        .args(["--bcc", "hidden@example.org", "bob@example.org"])
+        .write_stdin("hello\n")
+        .output()
+        .expect("spawn mailsend");
+    assert_eq!(output.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("RCPT TO:<hidden@example.org>"), "{stdout}");
+    assert!(stdout.contains("Subject: =?utf-8?"), "{stdout}");
+    assert!(!stdout.contains("Bcc:"), "{stdout}");
+}
+
+#[test]
+fn an_unreadable_body_or_html_is_66_and_header_alone_is_64() {
+    let dir = home();
+    let as_dir = dir.path().display().to_string();
+    for flag in ["--body", "--html", "--attach"] {
+        let r = run(
+            Script::new(),
+            &["--subject", "s", flag, &as_dir, "bob@example.org"],
+            b"",
+        );
+        r.expect_code(66);
+        assert!(r.stderr.contains(flag), "{}", r.stderr);
+        assert!(!r.transcript.connected, "no connection");
+    }
+    let r = run(
+        Script::new(),
+        &["--header", "X-A: b", "bob@example.org"],
+        b"Subject: s\n\nx\n",
+    );
+    r.expect_code(64);
+    assert!(!r.transcript.connected, "no connection");
+}
