@@ -168,9 +168,14 @@ fn composed(settings: &Settings, args: &crate::cli::ComposeArgs) -> anyhow::Resu
     use crate::message::compose::{self, Sender};
     let stdin = io::stdin();
     let parts = compose::read_parts(args, &mut stdin.lock(), settings.input.stdin_is_terminal)?;
+    let full_name = settings.envelope.full_name.as_deref();
+    // Spec §7: a control character in -F is 65, here as when From is added to a message read.
+    if full_name.is_some_and(|n| n.chars().any(char::is_control)) {
+        return Err(crate::message::headers::MessageError::ControlInFullName.into());
+    }
     let sender = Sender {
         address: settings.envelope.from.as_deref(),
-        full_name: settings.envelope.full_name.as_deref(),
+        full_name,
     };
     let bytes = compose::build(args, &sender, &parts)?;
     Spool::read_from(&mut io::Cursor::new(bytes), false)

@@ -292,3 +292,20 @@ fn an_unreadable_body_or_html_is_66_and_header_alone_is_64() {
     r.expect_code(64);
     assert!(!r.transcript.connected, "no connection");
 }
+
+#[test]
+fn a_control_character_in_the_full_name_is_65_as_for_a_message_read() {
+    let args = [
+        "-f",
+        "a@example.org",
+        "-F",
+        "Evil\nBcc: x@example.org",
+        "--subject",
+        "s",
+    ];
+    let mut all = args.to_vec();
+    all.push("bob@example.org");
+    let r = run(Script::new(), &all, b"");
+    r.expect_code(65);
+    assert!(!r.transcript.connected, "no connection");
+}
