@@ -309,3 +309,19 @@ fn a_control_character_in_the_full_name_is_65_as_for_a_message_read() {
     r.expect_code(65);
     assert!(!r.transcript.connected, "no connection");
 }
+
+#[test]
+fn a_non_ascii_attachment_name_arrives_encoded_and_decodes_back() {
+    let dir = home();
+    let path = write(dir.path(), "résumé 2026.pdf", b"%PDF-1.4\n");
+    let r = compose(
+        &["--subject", "cv", "--attach", &path, "bob@example.org"],
+        b"",
+    );
+    let data = received(&r);
+    assert!(data.is_ascii(), "{}", String::from_utf8_lossy(&data));
+    let message = MessageParser::default().parse(&data).expect("parses");
+    let part = message.attachments().next().expect("the attachment");
+    assert_eq!(part.attachment_name(), Some("résumé 2026.pdf"));
+    assert_eq!(part.contents(), b"%PDF-1.4\n");
+}
