@@ -55,7 +55,7 @@ complete -c mailsend -l subject -d 'Compose the message: its Subject (RFC 2047 e
 complete -c mailsend -l body -d 'Compose the message: the text body from FILE, or standard input for \'-\'' -r -F
 complete -c mailsend -l html -d 'Compose the message: an HTML alternative to the text body, from FILE' -r -F
 complete -c mailsend -l attach -d 'Compose the message: attach FILE (repeatable); \'FILE;type=TYPE\' overrides the content type' -r -F
-complete -c mailsend -l header -d 'Compose the message: add the header field \'Name: value\' (repeatable; needs another compose flag)' -r
+complete -c mailsend -l header -d 'Add the header field \'Name: value\' (repeatable); without another compose flag, set it in the message read' -r
 complete -c mailsend -l to -d 'Compose the message: a To recipient, in the header and the envelope (repeatable)' -r
 complete -c mailsend -l cc -d 'Compose the message: a Cc recipient, in the header and the envelope (repeatable)' -r
 complete -c mailsend -l bcc -d 'Compose the message: a Bcc recipient, in the envelope only (repeatable)' -r

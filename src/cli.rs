@@ -316,7 +316,7 @@ pub struct ComposeArgs {
     #[arg(long, value_name = "FILE", action = ArgAction::Append, value_hint = ValueHint::FilePath, help_heading = "Composing a message")]
     pub attach: Vec<String>,
 
-    /// Compose the message: add the header field 'Name: value' (repeatable; needs another compose flag)
+    /// Add the header field 'Name: value' (repeatable); without another compose flag, set it in the message read
     #[arg(long, value_name = "FIELD", action = ArgAction::Append, help_heading = "Composing a message")]
     pub header: Vec<String>,
 
@@ -335,7 +335,7 @@ pub struct ComposeArgs {
 
 impl ComposeArgs {
     /// Whether a flag that composes was given: the message is then built, not read. `--header`
-    /// alone does not compose; it only adds a field to what the others build.
+    /// alone does not compose; it then sets a field of the message read (issue 15's plain mode).
     pub fn active(&self) -> bool {
         let header_only = ComposeArgs {
             header: self.header.clone(),

@@ -215,7 +215,7 @@ fn for_settings(error: &SettingsError) -> u8 {
         | SettingsError::BadDsnEnvid
         | SettingsError::ServeWith(_)
         | SettingsError::ComposeWith(_)
-        | SettingsError::HeaderWithoutCompose
+        | SettingsError::BadHeaderField(_)
         | SettingsError::ServeDebugWithoutFile => USAGE,
         SettingsError::RefusedSetgid(_) => NOPERM,
         SettingsError::AccountWithoutFile

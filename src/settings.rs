@@ -183,6 +183,9 @@ pub struct EnvelopePolicy {
     pub dsn_ret: Option<String>,
     pub dsn_envid: Option<String>,
     pub recipients: Vec<String>,
+    /// Issue 15: `--header 'Name: value'` without the compose flags, as (name, value): each sets that
+    /// field in the message read (replaced, or added when absent).
+    pub set_fields: Vec<(String, String)>,
 }
 
 /// Where the message comes from.
@@ -459,12 +462,8 @@ pub fn resolve(cli: &Cli, env: &Env) -> anyhow::Result<Settings> {
 /// Spec §11: the compose flags, checked against what would also supply the message (exit 64).
 fn compose(cli: &Cli) -> Result<Option<crate::cli::ComposeArgs>, SettingsError> {
     if !cli.compose.active() {
-        // Editing the header of a message read (issue 15's plain mode) is not built yet; said so
-        // rather than wrapping the whole message as the body of a new one.
-        return match cli.compose.header.is_empty() {
-            true => Ok(None),
-            false => Err(SettingsError::HeaderWithoutCompose),
-        };
+        // --header alone edits the message read (issue 15's plain mode; `EnvelopePolicy::set_fields`).
+        return Ok(None);
     }
     match () {
         _ if cli.read_recipients => Err(SettingsError::ComposeWith("-t")),
@@ -480,6 +479,7 @@ fn serve_alone(cli: &Cli) -> Result<(), SettingsError> {
         _ if cli.read_recipients => Err(SettingsError::ServeWith("-t")),
         _ if cli.input.is_some() => Err(SettingsError::ServeWith("--input")),
         _ if cli.compose.active() => Err(SettingsError::ServeWith("the compose flags")),
+        _ if !cli.compose.header.is_empty() => Err(SettingsError::ServeWith("--header")),
         _ => Ok(()),
     }
 }

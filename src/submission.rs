@@ -94,6 +94,7 @@ pub fn policy_of(settings: &Settings) -> Policy<'_, SettingsError> {
         add_missing_date: envelope.add_missing_date,
         add_missing_message_id: envelope.add_missing_message_id,
         qualify_headers: envelope.qualify_headers,
+        set_fields: &envelope.set_fields,
     }
 }
 

@@ -68,6 +68,7 @@ pub(crate) fn settings() -> Settings {
             dsn_ret: None,
             dsn_envid: None,
             recipients: Vec::new(),
+            set_fields: Vec::new(),
         },
         input: Input {
             path: None,

@@ -17,7 +17,9 @@ pub mod policy;
 mod rewrite;
 
 pub use address::parse_address_list;
-pub use rewrite::{Additions, Rewrite, additions, qualify_header_addresses, rewrite_header_block};
+pub use rewrite::{
+    Additions, Rewrite, additions, qualify_header_addresses, rewrite_header_block, set_fields,
+};
 
 use std::borrow::Cow;
 use std::collections::HashSet;

@@ -64,6 +64,7 @@ pub(super) fn policy(
             .chain(&cli.compose.bcc)
             .cloned()
             .collect(),
+        set_fields: set_fields(cli)?,
     })
 }
 
@@ -107,6 +108,20 @@ fn dsn_envid(value: &str) -> Result<String, SettingsError> {
             _ => format!("+{b:02X}"),
         })
         .collect())
+}
+
+/// Issue 15: the `--header` fields of plain mode, each checked as compose mode checks it (exit 64);
+/// none when the compose flags build the message (they hold the fields then).
+fn set_fields(cli: &Cli) -> Result<Vec<(String, String)>, SettingsError> {
+    if cli.compose.active() {
+        return Ok(Vec::new());
+    }
+    let field = |given: &String| {
+        crate::message::compose::header_field(given)
+            .map(|(name, value)| (name.to_owned(), value.to_owned()))
+            .map_err(|_| SettingsError::BadHeaderField(given.clone()))
+    };
+    cli.compose.header.iter().map(field).collect()
 }
 
 #[cfg(test)]

@@ -37,11 +37,11 @@ pub enum SettingsError {
          {0} cannot be given with them (send a ready message without the compose flags)"
     )]
     ComposeWith(&'static str),
+    /// Issue 15: as compose mode's `ComposeError::BadHeader`.
     #[error(
-        "--header adds a field to a composed message: give it with --subject, --body, --to or another \
-         compose flag (it cannot yet change a message read on standard input)"
+        "--header takes 'Name: value', not {0:?} (a name of printable ASCII letters, then ':')"
     )]
-    HeaderWithoutCompose,
+    BadHeaderField(String),
     /// Issue 13: with -bs, standard output is the SMTP channel and standard error must stay quiet.
     #[error(
         "--debug with -bs needs --debug-file FILE: standard output is the SMTP channel and standard \

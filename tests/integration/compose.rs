@@ -271,7 +271,7 @@ fn pretend_shows_the_composed_message_and_sends_nothing() {
 }
 
 #[test]
-fn an_unreadable_body_or_html_is_66_and_header_alone_is_64() {
+fn an_unreadable_body_or_html_is_66_and_a_bad_header_is_64() {
     let dir = home();
     let as_dir = dir.path().display().to_string();
     for flag in ["--body", "--html", "--attach"] {
@@ -284,13 +284,48 @@ fn an_unreadable_body_or_html_is_66_and_header_alone_is_64() {
         assert!(r.stderr.contains(flag), "{}", r.stderr);
         assert!(!r.transcript.connected, "no connection");
     }
-    let r = run(
-        Script::new(),
-        &["--header", "X-A: b", "bob@example.org"],
-        b"Subject: s\n\nx\n",
-    );
-    r.expect_code(64);
-    assert!(!r.transcript.connected, "no connection");
+    // Plain mode checks --header as compose mode does: a space in the name, no colon.
+    for bad in ["X A: b", "no colon"] {
+        let r = run(
+            Script::new(),
+            &["--header", bad, "bob@example.org"],
+            b"Subject: s\n\nx\n",
+        );
+        r.expect_code(64);
+        assert!(r.stderr.contains("--header"), "{}", r.stderr);
+        assert!(!r.transcript.connected, "no connection");
+    }
+}
+
+/// Issue 15, plain mode: --header replaces every field of its name in the message read (any case)
+/// or adds it; with -t a To given so is where the message goes, and the old To is not.
+#[test]
+fn header_in_plain_mode_replaces_or_adds_a_field_of_the_message_read() {
+    let message = b"To: old@example.org\nSubject: Old\nsubject: Older\n\nthe body\n";
+    let args = [
+        "-f",
+        "alice@example.org",
+        "-t",
+        "--header",
+        "SUBJECT: New subject",
+        "--header",
+        "X-Foo: bar",
+        "--header",
+        "to: bob@example.org",
+    ];
+    let r = run(Script::new(), &args, message);
+    assert_quiet_success(&r);
+    assert!(r.transcript.saw("RCPT TO:<bob@example.org>"));
+    assert!(!r.transcript.saw("RCPT TO:<old@example.org>"));
+    let data = received(&r);
+    let head = String::from_utf8_lossy(&data);
+    assert!(!head.contains("Old") && !head.contains("old@"), "{head}");
+    let parsed = MessageParser::default().parse(&data).expect("parses");
+    assert_eq!(parsed.subject(), Some("New subject"));
+    assert_eq!(parsed.header_raw("X-Foo").map(str::trim), Some("bar"));
+    let to = parsed.to().and_then(|a| a.first()).expect("a To");
+    assert_eq!(to.address(), Some("bob@example.org"));
+    assert_eq!(parsed.body_text(0).as_deref(), Some("the body\r\n"));
 }
 
 #[test]

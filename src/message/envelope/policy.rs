@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use super::aliases::Aliases;
 use super::{
     Rewrite, Wanted, header_envelope_for, merge_recipients, parse_address_list,
-    qualify_header_addresses, rewrite_header_block,
+    qualify_header_addresses, rewrite_header_block, set_fields,
 };
 use crate::message::headers::{HeaderBlock, MessageError};
 
@@ -44,6 +44,9 @@ pub struct Policy<'a, E> {
     pub add_missing_message_id: bool,
     /// Qualify the bare addresses of the header fields too (with `maildomain`).
     pub qualify_headers: bool,
+    /// Issue 15: the `--header` fields of plain mode, set before the envelope is read (so with `-t` a
+    /// To, Cc or Bcc given changes the recipients).
+    pub set_fields: &'a [(String, String)],
 }
 
 /// Why the policy gives no envelope.
@@ -70,6 +73,8 @@ pub struct Edits<'a> {
     pub add_message_id: bool,
     /// The domain bare header addresses get, when they are to be qualified.
     pub qualify_with: Option<&'a str>,
+    /// Fields replaced or added, as [`set_fields`] does.
+    pub set_fields: &'a [(String, String)],
 }
 
 /// What the policy decided.
@@ -92,7 +97,7 @@ pub fn decide<'a, E>(
     // Only the header fields the envelope uses are parsed (issue 10, point 13): recipients with -t,
     // the sender when neither -f nor the account's `from` gives it.
     let from_headers = header_envelope_for(
-        block,
+        &set_fields(block, policy.set_fields),
         Wanted {
             recipients: policy.read_recipients,
             sender: policy.from.is_none(),
@@ -118,6 +123,7 @@ pub fn decide<'a, E>(
         add_date: policy.add_missing_date,
         add_message_id: policy.add_missing_message_id,
         qualify_with: policy.maildomain.filter(|_| policy.qualify_headers),
+        set_fields: policy.set_fields,
     };
     Ok(Decision {
         sender,
@@ -194,12 +200,12 @@ fn qualify(maildomain: Option<&str>, address: String) -> String {
 }
 
 impl Decision<'_> {
-    /// The header section to send: `block` with the edits applied (Bcc removed, missing fields
-    /// added, bare addresses qualified when asked).
+    /// The header section to send: `block` with the edits applied (the --header fields set, Bcc
+    /// removed, missing fields added, bare addresses qualified when asked).
     pub fn header(&self, block: &HeaderBlock) -> Result<Vec<u8>, MessageError> {
         let edits = &self.edits;
         let header = rewrite_header_block(
-            block,
+            &set_fields(block, edits.set_fields),
             &Rewrite {
                 sender: &self.sender,
                 full_name: edits.full_name,

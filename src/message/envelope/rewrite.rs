@@ -4,6 +4,7 @@
 //! other fields are copied byte for byte, in order. Generated values never carry CR, LF or NUL
 //! (catalogue 14); a non-ASCII full name is RFC 2047 encoded.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -12,7 +13,7 @@ use base64::engine::general_purpose::STANDARD;
 
 use super::address::quoted_string;
 use crate::lines::MAX_LINE;
-use crate::message::headers::{HeaderBlock, MessageError, escaped};
+use crate::message::headers::{Field, HeaderBlock, MessageError, escaped};
 
 mod qualify;
 
@@ -94,6 +95,39 @@ pub fn rewrite_header_block(block: &HeaderBlock, rw: &Rewrite) -> Result<Vec<u8>
         out.extend_from_slice(b"\r\n");
     }
     Ok(out)
+}
+
+/// Issue 15: `block` with each `(name, value)` of `--header` set: the first field of that name
+/// (case-insensitive) becomes `name: value`, the others of that name are removed; a name absent is
+/// appended. The values were checked for CR, LF and NUL when the settings were resolved.
+pub fn set_fields<'b>(block: &'b HeaderBlock, set: &[(String, String)]) -> Cow<'b, HeaderBlock> {
+    if set.is_empty() {
+        return Cow::Borrowed(block);
+    }
+    let mut edited = block.clone();
+    for (name, value) in set {
+        let field = Field {
+            name: name.clone(),
+            raw: format!("{name}: {value}\r\n").into_bytes(),
+        };
+        match edited.fields.iter().position(|f| f.is(name)) {
+            Some(first) => {
+                edited.fields[first] = field;
+                let mut i = 0;
+                edited.fields.retain(|f| {
+                    i += 1;
+                    i - 1 == first || !f.is(name)
+                });
+            }
+            None => {
+                if let Some(last) = edited.fields.last_mut() {
+                    end_line(&mut last.raw);
+                }
+                edited.fields.push(field);
+            }
+        }
+    }
+    Cow::Owned(edited)
 }
 
 /// The last field of a message without a final newline has no line end; give it one before

@@ -272,8 +272,18 @@ const ROWS: &[Row] = &[
 
 fn decide_row<'a>(
     row: &Row,
+    aliases: (&'a BTreeMap<String, String>, Option<&'a Aliases>),
+    qualify_headers: bool,
+) -> Result<Decision<'a>, PolicyError<&'static str>> {
+    decide_setting(row, aliases, qualify_headers, &[])
+}
+
+/// [`decide_row`] with the `--header` fields of plain mode.
+fn decide_setting<'a>(
+    row: &Row,
     (aliases, file_aliases): (&'a BTreeMap<String, String>, Option<&'a Aliases>),
     qualify_headers: bool,
+    set_fields: &'a [(String, String)],
 ) -> Result<Decision<'a>, PolicyError<&'static str>> {
     let policy = Policy {
         from: row.from,
@@ -288,6 +298,7 @@ fn decide_row<'a>(
         add_missing_date: true,
         add_missing_message_id: true,
         qualify_headers,
+        set_fields,
     };
     let block = scan(format!("{}\n", row.headers).as_bytes()).expect("a header section");
     let args: Vec<String> = row.args.iter().map(|a| a.to_string()).collect();
@@ -380,4 +391,32 @@ fn header_edits() {
     let decision = decide_row(&no_domain, (&aliases, None), true).expect("decision");
     assert_eq!(decision.edits.qualify_with, None);
     assert_eq!(decision.edits.domain, "host.example");
+}
+
+/// Issue 15: `--header` in plain mode replaces every field of its name (case-insensitive), the first
+/// in place, or appends it; with -t a To set so is where the message goes (the old To is not).
+#[test]
+fn header_fields_are_set_before_the_recipients_are_read() {
+    let row = Row {
+        t: true,
+        headers: "To: old@x\nSubject: Old\nsubject: Older\nFrom: a@x",
+        ..BASE
+    };
+    let set = [
+        ("SUBJECT".to_owned(), "New".to_owned()),
+        ("To".to_owned(), "new@x".to_owned()),
+        ("X-Foo".to_owned(), "bar".to_owned()),
+    ];
+    let aliases = aliases(&row);
+    let decision = decide_setting(&row, (&aliases, None), false, &set).expect("decision");
+    assert_eq!(decision.recipients, ["new@x"]);
+    let block = scan(b"To: old@x\nSubject: Old\nsubject: Older\nFrom: a@x").expect("header");
+    let header = String::from_utf8(decision.header(&block).expect("header")).expect("UTF-8");
+    let fields: Vec<&str> = header.lines().take(4).collect();
+    assert_eq!(
+        fields,
+        ["To: new@x", "SUBJECT: New", "From: a@x", "X-Foo: bar"],
+        "{header}"
+    );
+    assert!(!header.contains("Old"), "{header}");
 }
