@@ -307,7 +307,7 @@ fn aliases_and_maildomain_apply_to_the_envelope() {
     );
 }
 
-/// Recipients or -t with -bs: exit 64 at once; so is --debug without --debug-file. With one, the
+/// Recipients, -t or --header (issue 15) with -bs: exit 64 at once; so is --debug without --debug-file. With one, the
 /// trace goes to the file and stderr stays empty.
 #[test]
 fn usage_errors_and_the_debug_file() {
@@ -315,6 +315,7 @@ fn usage_errors_and_the_debug_file() {
         &["-bs", "bob@example.org"][..],
         &["-bs", "-t"],
         &["-bs", "--input", "/dev/null"],
+        &["-bs", "--header", "X-A: b"],
         &["-bs", "--debug", "1"],
         &["-bs", "-v"],
     ] {
