@@ -258,11 +258,7 @@ impl Queue {
         // Under the entry's lock, a temporary file of this name is a dead writer's.
         let _ = fs::remove_file(&tmp);
         let dest = self.state_path(dir, &state.id);
-        let write = match durable {
-            Durable::Yes => self.write_file(&tmp, state.render().as_bytes(), "state"),
-            Durable::No => self.write_unsynced(&tmp, state.render().as_bytes()),
-        };
-        write
+        self.write_new(&tmp, state.render().as_bytes(), "state", durable)
             .and_then(|()| fs::rename(&tmp, &dest).map_err(|e| self.failure(&dest, e)))
             .and_then(|()| match durable {
                 Durable::Yes => self.sync_dir(dir.name()),
@@ -275,17 +271,26 @@ impl Queue {
 
     /// Create `path`, write `bytes`, fsync. `step` names the write for the test hooks.
     pub fn write_file(&self, path: &Path, bytes: &[u8], step: &str) -> Result<(), QueueError> {
-        let mut file = self.create_new(path).map_err(|e| self.failure(path, e))?;
-        hooks::fail_at(step)
-            .and_then(|()| file.write_all(bytes))
-            .and_then(|()| file.sync_all())
-            .map_err(|e| self.failure(path, e))
+        self.write_new(path, bytes, step, Durable::Yes)
     }
 
-    /// Create `path` and write `bytes`, no fsync (the in-flight mark).
-    fn write_unsynced(&self, path: &Path, bytes: &[u8]) -> Result<(), QueueError> {
+    /// Create `path` and write `bytes`; durable, through the test hooks' `step` and an fsync; not, as
+    /// it is (the in-flight mark).
+    fn write_new(
+        &self,
+        path: &Path,
+        bytes: &[u8],
+        step: &str,
+        durable: Durable,
+    ) -> Result<(), QueueError> {
         let mut file = self.create_new(path).map_err(|e| self.failure(path, e))?;
-        file.write_all(bytes).map_err(|e| self.failure(path, e))
+        match durable {
+            Durable::Yes => hooks::fail_at(step)
+                .and_then(|()| file.write_all(bytes))
+                .and_then(|()| file.sync_all()),
+            Durable::No => file.write_all(bytes),
+        }
+        .map_err(|e| self.failure(path, e))
     }
 
     /// fsync a subdirectory, so that a rename or an unlink in it survives a power cut.
@@ -301,41 +306,38 @@ impl Queue {
     /// for `to` (hold and failed win over queue).
     pub fn relocate(&self, from: Dir, to: Dir, state: &State) -> Result<(), QueueError> {
         self.commit(to, state)?;
-        let old = self.state_path(from, &state.id);
-        match fs::remove_file(&old) {
-            Ok(()) => self.sync_dir(from.name()),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(self.failure(&old, e)),
-        }
+        self.unlink(&self.state_path(from, &state.id), Some(from))
     }
 
     /// The end of an entry every recipient of which has the message: its state removed and the removal
     /// made durable, which commits the delivery (the crash tests' step `deliver:committed`); then the
     /// data, as [`Queue::remove`].
     pub fn remove_delivered(&self, id: &Id) -> Result<(), QueueError> {
-        let state = self.state_path(Dir::Queue, id);
-        fs::remove_file(&state).map_err(|e| self.failure(&state, e))?;
-        self.sync_dir(Dir::Queue.name())?;
+        self.unlink(&self.state_path(Dir::Queue, id), Some(Dir::Queue))?;
         hooks::kill_at("deliver:committed");
-        self.remove(Dir::Queue, id)
+        self.remove_data(id)
     }
 
     /// Remove an entry: the state first, made durable (so nothing can send it any more, whatever
-    /// happens next), then the data. The data's unlink needs no fsync: a data file whose state is gone
-    /// is an orphan that the next sweep removes.
+    /// happens next), then the data.
     pub fn remove(&self, dir: Dir, id: &Id) -> Result<(), QueueError> {
-        let state = self.state_path(dir, id);
-        match fs::remove_file(&state) {
-            Ok(()) => self.sync_dir(dir.name())?,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Err(self.failure(&state, e)),
-        }
+        self.unlink(&self.state_path(dir, id), Some(dir))?;
+        self.remove_data(id)
+    }
+
+    /// The data of an entry whose state is gone. Its unlink needs no fsync: a data file without a state
+    /// is an orphan that the next sweep removes.
+    fn remove_data(&self, id: &Id) -> Result<(), QueueError> {
         hooks::kill_at("remove:state-removed");
-        let data = self.data_path(id);
-        match fs::remove_file(&data) {
-            Ok(()) => Ok(()),
+        self.unlink(&self.data_path(id), None)
+    }
+
+    /// Remove `path` if it is there; with `sync`, make the removal durable by an fsync of that directory.
+    fn unlink(&self, path: &Path, sync: Option<Dir>) -> Result<(), QueueError> {
+        match fs::remove_file(path) {
+            Ok(()) => sync.map_or(Ok(()), |dir| self.sync_dir(dir.name())),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(self.failure(&data, e)),
+            Err(e) => Err(self.failure(path, e)),
         }
     }
 
